@@ -1,0 +1,100 @@
+// The service's configuration: read once from the environment by a composition root, validated,
+// typed and frozen. Every variable, its default and its meaning is listed in README.md.
+import path from 'node:path';
+import { boolean, byteSize, integer, nonEmpty, oneOf, type Parsed, url } from './env.js';
+
+export { redact } from './env.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly logLevel: LogLevel;
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  /** Root of uploads and artifacts (absolute). */
+  readonly dataDir: string;
+  /** Prefix of every BullMQ key, so several deployments can share one Redis. */
+  readonly queuePrefix: string;
+  readonly workerConcurrency: number;
+  /** Largest JSON request body accepted (uploads have their own limit). */
+  readonly bodyLimitBytes: number;
+  /** How long a draining process waits for in-flight work before it exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** Per-dependency deadline of /readyz checks. */
+  readonly readinessTimeoutMs: number;
+  /** Serve Swagger UI at /docs. */
+  readonly docsEnabled: boolean;
+}
+
+export interface ConfigProblem {
+  field: string;
+  reason: string;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+
+interface VarSpec<T> {
+  readonly default: string;
+  readonly parse: (raw: string) => Parsed<T>;
+}
+
+const spec = {
+  LOG_LEVEL: { default: 'info', parse: (r) => oneOf(r, LOG_LEVELS) } as VarSpec<LogLevel>,
+  HOST: { default: '127.0.0.1', parse: nonEmpty } as VarSpec<string>,
+  PORT: { default: '8080', parse: (r) => integer(r, 0, 65535) } as VarSpec<number>,
+  DATABASE_URL: {
+    default: 'postgres://postgres@127.0.0.1:5432/qat',
+    parse: (r) => url(r, ['postgres:', 'postgresql:']),
+  } as VarSpec<string>,
+  REDIS_URL: { default: 'redis://127.0.0.1:6379', parse: (r) => url(r, ['redis:', 'rediss:']) } as VarSpec<string>,
+  DATA_DIR: { default: './data', parse: nonEmpty } as VarSpec<string>,
+  QUEUE_PREFIX: {
+    default: 'qat',
+    parse: (r) => (/^[A-Za-z0-9_-]{1,64}$/.test(r) ? { ok: true, value: r } : { ok: false, reason: `must be 1-64 of A-Z a-z 0-9 _ -, got '${r}'` }),
+  } as VarSpec<string>,
+  WORKER_CONCURRENCY: { default: '1', parse: (r) => integer(r, 1, 64) } as VarSpec<number>,
+  BODY_LIMIT: { default: '1mb', parse: (r) => byteSize(r, 1024, 2 ** 30) } as VarSpec<number>,
+  SHUTDOWN_TIMEOUT_MS: { default: '10000', parse: (r) => integer(r, 100, 600_000) } as VarSpec<number>,
+  READINESS_TIMEOUT_MS: { default: '2000', parse: (r) => integer(r, 50, 60_000) } as VarSpec<number>,
+  DOCS_ENABLED: { default: 'true', parse: boolean } as VarSpec<boolean>,
+} as const;
+
+export type ConfigVariable = keyof typeof spec;
+export const CONFIG_VARIABLES = Object.keys(spec) as ConfigVariable[];
+
+/** The documented default of each variable (README lists the same table). */
+export function configDefaults(): Record<ConfigVariable, string> {
+  return Object.fromEntries(CONFIG_VARIABLES.map((k) => [k, spec[k].default])) as Record<ConfigVariable, string>;
+}
+
+/** Parses every variable and reports all invalid ones; unset or empty variables take their default. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): ConfigResult {
+  const problems: ConfigProblem[] = [];
+  const values: Record<string, unknown> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const raw = env[name];
+    const parsed = spec[name].parse(raw === undefined || raw === '' ? spec[name].default : raw) as Parsed<unknown>;
+    if (parsed.ok) values[name] = parsed.value;
+    else problems.push({ field: name, reason: parsed.reason });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const v = values as { [K in ConfigVariable]: ReturnType<(typeof spec)[K]['parse']> extends Parsed<infer T> ? T : never };
+  const config: Config = {
+    logLevel: v.LOG_LEVEL,
+    host: v.HOST,
+    port: v.PORT,
+    databaseUrl: v.DATABASE_URL,
+    redisUrl: v.REDIS_URL,
+    dataDir: path.resolve(cwd, v.DATA_DIR),
+    queuePrefix: v.QUEUE_PREFIX,
+    workerConcurrency: v.WORKER_CONCURRENCY,
+    bodyLimitBytes: v.BODY_LIMIT,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    readinessTimeoutMs: v.READINESS_TIMEOUT_MS,
+    docsEnabled: v.DOCS_ENABLED,
+  };
+  return { ok: true, config: Object.freeze(config) };
+}
