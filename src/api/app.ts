@@ -1,0 +1,65 @@
+// The HTTP application, built as a Fastify plugin tree so tests build exactly the production app
+// (fastify/demo style). `buildServer` adds the server-level options: logging, request ids, limits.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ApiDeps } from './deps.js';
+import { requireApiKey } from './plugins/auth.js';
+import { registerOpenApi } from './plugins/openapi.js';
+import { registerProblemHandlers } from './problem.js';
+import { apiKeyRoutes } from './routes/apiKeys.js';
+import { healthRoutes } from './routes/health.js';
+import { ProblemSchema } from './schemas/problem.js';
+import { CheckResultSchema } from './schemas/health.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Keeps a caller's x-request-id (so traces join up across services) unless it is unsafe to log. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export async function app(fastify: FastifyInstance, deps: ApiDeps): Promise<void> {
+  registerProblemHandlers(fastify);
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  fastify.addSchema(ProblemSchema);
+  fastify.addSchema(CheckResultSchema);
+  await registerOpenApi(fastify, { version: deps.version, docsEnabled: deps.config.docsEnabled });
+
+  await fastify.register(healthRoutes, { deps });
+  await fastify.register(
+    async (v1) => {
+      requireApiKey(v1, deps.apiKeys);
+      await v1.register(apiKeyRoutes, { deps });
+    },
+    { prefix: '/v1' },
+  );
+}
+
+export interface ServerOptions {
+  /** A logger to share with the rest of the process; else one is built from the config. */
+  loggerInstance?: FastifyBaseLogger;
+  /** Logger options when no instance is given (tests pass `false`). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildServer(deps: ApiDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const logging = options.loggerInstance
+    ? { loggerInstance: options.loggerInstance }
+    : { logger: options.logger ?? { level: deps.config.logLevel, redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } } };
+  const fastify = Fastify({
+    ...logging,
+    genReqId: requestId,
+    requestIdLogLabel: 'request_id',
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Drop idle keep-alive sockets on close so shutdown waits only for in-flight requests.
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  await fastify.register(app, deps);
+  return fastify;
+}

@@ -1,0 +1,25 @@
+// RFC 9457 problem details, the body of every error response. Shared by routes (OpenAPI) and tests.
+import { type Static, Type } from 'typebox';
+
+export const FieldProblemSchema = Type.Object({
+  field: Type.String({ description: 'Where the problem is: `body.name`, `query.page_size`, `header.authorization`, …' }),
+  reason: Type.String(),
+});
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'URI naming the problem type; `code` says the same for machines.' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String({ description: 'The request path.' }),
+    code: Type.String({ description: 'Stable machine-readable error code.' }),
+    request_id: Type.String(),
+    errors: Type.Optional(Type.Array(FieldProblemSchema)),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details (application/problem+json).' },
+);
+
+export type Problem = Static<typeof ProblemSchema> & Record<string, unknown>;
+
+export const problemRef = Type.Ref('Problem');

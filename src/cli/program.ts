@@ -1,0 +1,93 @@
+// The `qat` command. Each subcommand is a composition root for its process.
+import { hostname } from 'node:os';
+import { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { buildServer } from '../api/app.js';
+import { redact } from '../config/index.js';
+import { apiKeyRepository } from '../db/apiKeyRepository.js';
+import { createDb } from '../db/client.js';
+import { migrate } from '../db/migrate.js';
+import { closeRedis, createRedis, pingRedis } from '../queue/connection.js';
+import { listWorkers } from '../queue/workerRegistry.js';
+import { ApiKeyService } from '../services/apiKeys.js';
+import { startWorkerProcess } from '../workers/workerProcess.js';
+import { createApiRuntime, loadConfig, VERSION } from './runtime.js';
+import { onShutdownSignal } from './shutdown.js';
+
+const logger = (level: string): Logger =>
+  pino({ level, base: { pid: process.pid, hostname: hostname() }, redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } });
+
+export function buildProgram(): Command {
+  const program = new Command('qat')
+    .description('Quantization-aware training service: API server, workers and operator tools.')
+    .version(VERSION)
+    .showHelpAfterError()
+    .addHelpText('after', '\nConfiguration comes from environment variables (see README.md, "Configuration").');
+
+  program
+    .command('serve')
+    .description('Run the HTTP API (listens on HOST:PORT; drains in-flight requests on SIGTERM/SIGINT).')
+    .action(async () => {
+      const config = loadConfig();
+      const log = logger(config.logLevel);
+      const runtime = createApiRuntime(config, log);
+      const server = await buildServer(runtime.deps, { loggerInstance: log });
+      server.addHook('onClose', async () => runtime.close());
+      await server.listen({ host: config.host, port: config.port });
+      onShutdownSignal(log, config.shutdownTimeoutMs, () => server.close());
+    });
+
+  program
+    .command('worker')
+    .description('Run a queue worker (drains and deregisters on SIGTERM/SIGINT).')
+    .option('--healthcheck', 'exit 0 if a worker on this host is registered and beating, 1 otherwise (for container health checks)')
+    .action(async (opts: { healthcheck?: boolean }) => {
+      const config = loadConfig();
+      if (opts.healthcheck) {
+        const redis = createRedis(config.redisUrl, { role: 'producer' });
+        try {
+          await pingRedis(redis);
+          const mine = (await listWorkers(redis, config.queuePrefix)).filter((w) => w.host === hostname());
+          process.stdout.write(`${JSON.stringify(mine)}\n`);
+          process.exitCode = mine.length > 0 ? 0 : 1;
+        } finally {
+          await closeRedis(redis);
+        }
+        return;
+      }
+      const log = logger(config.logLevel);
+      const worker = await startWorkerProcess(config, log);
+      onShutdownSignal(log, config.shutdownTimeoutMs, () => worker.stop());
+    });
+
+  program
+    .command('migrate')
+    .description('Create the database if missing and apply committed migrations (offline; idempotent).')
+    .action(async () => {
+      const config = loadConfig();
+      const result = await migrate(config.databaseUrl);
+      process.stdout.write(
+        `${JSON.stringify({ database: redact(config.databaseUrl), created_database: result.createdDatabase, applied: result.applied, already_applied: result.alreadyApplied })}\n`,
+      );
+    });
+
+  const keys = program.command('keys').description('Manage API keys.');
+  keys
+    .command('create')
+    .description('Create an API key for a tenant (the tenant is created on first use). The key is printed once; store it.')
+    .requiredOption('--tenant <name>', 'tenant name: a-z 0-9 . _ -, up to 63 characters')
+    .option('--name <label>', 'what the key is for')
+    .action(async (opts: { tenant: string; name?: string }) => {
+      const config = loadConfig();
+      const db = createDb(config.databaseUrl, { poolSize: 1 });
+      try {
+        const created = await new ApiKeyService(apiKeyRepository(db)).createForTenantName(opts.tenant, opts.name ?? null);
+        process.stderr.write(`created key ${created.prefix} for tenant ${created.tenantName} (${created.tenantId}); it is shown only once:\n`);
+        process.stdout.write(`${created.key}\n`);
+      } finally {
+        await db.$disconnect();
+      }
+    });
+
+  return program;
+}

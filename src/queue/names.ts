@@ -1,0 +1,18 @@
+// Queue names and the payloads they carry. Payloads hold ids only: Postgres holds the truth and
+// the model/dataset bytes live in the artifact store (DESIGN §1).
+
+export const QUEUE_NAMES = {
+  /** One job per QAT job attempt. */
+  train: 'qat-train',
+} as const;
+
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+export interface TrainJobPayload {
+  jobId: string;
+  attempt: number;
+}
+
+export interface QueuePayloads {
+  [QUEUE_NAMES.train]: TrainJobPayload;
+}
