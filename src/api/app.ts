@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import fp from 'fastify-plugin';
 import type { ApiDeps } from './deps.js';
 import { requireApiKey } from './plugins/auth.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -21,7 +22,7 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export async function app(fastify: FastifyInstance, deps: ApiDeps): Promise<void> {
+async function appPlugin(fastify: FastifyInstance, deps: ApiDeps): Promise<void> {
   registerProblemHandlers(fastify);
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -40,6 +41,10 @@ export async function app(fastify: FastifyInstance, deps: ApiDeps): Promise<void
   );
 }
 
+/** The whole API as one plugin; not encapsulated, so the server it is registered on owns the
+ *  error handler and the OpenAPI document. */
+export const app = fp(appPlugin, { name: 'qat-api', fastify: '5.x' });
+
 export interface ServerOptions {
   /** A logger to share with the rest of the process; else one is built from the config. */
   loggerInstance?: FastifyBaseLogger;
@@ -54,7 +59,7 @@ export async function buildServer(deps: ApiDeps, options: ServerOptions = {}): P
   const fastify = Fastify({
     ...logging,
     genReqId: requestId,
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: deps.config.bodyLimitBytes,
     // Drop idle keep-alive sockets on close so shutdown waits only for in-flight requests.
     forceCloseConnections: 'idle',

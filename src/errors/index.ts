@@ -77,10 +77,10 @@ export class DependencyUnavailableError extends AppError {
   readonly code = 'DEPENDENCY_UNAVAILABLE';
   constructor(
     readonly dependency: string,
-    message: string,
+    readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`${dependency}: ${message}`, options);
+    super(`${dependency}: ${reason}`, options);
   }
 }
 

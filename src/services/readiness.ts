@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { type Db, pingDb } from '../db/client.js';
 import { pingRedis } from '../queue/connection.js';
 import type { BlobStore } from '../storage/blobStore.js';
+import { DependencyUnavailableError } from '../errors/index.js';
 
 export type CheckName = 'postgres' | 'redis' | 'data_dir';
 
@@ -48,7 +49,8 @@ export class ReadinessService {
       await Promise.race([check(), deadline]);
       return { status: 'up', latency_ms: elapsed(started) };
     } catch (err) {
-      return { status: 'down', latency_ms: elapsed(started), error: (err as Error).message || String(err) };
+      const message = err instanceof DependencyUnavailableError ? err.reason : (err as Error).message || String(err);
+      return { status: 'down', latency_ms: elapsed(started), error: message };
     } finally {
       clearTimeout(timer);
     }

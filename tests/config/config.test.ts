@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, configDefaults, parseConfig } from '../../src/config/index.js';
+
+describe('parseConfig', () => {
+  it('gives working defaults for this machine when nothing is set', () => {
+    const result = parseConfig({}, '/srv/qat');
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config).toMatchObject({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/qat',
+      redisUrl: 'redis://127.0.0.1:6379',
+      dataDir: '/srv/qat/data',
+      host: '127.0.0.1',
+      port: 8080,
+      logLevel: 'info',
+      workerConcurrency: 1,
+      bodyLimitBytes: 1024 * 1024,
+      docsEnabled: true,
+    });
+    expect(Object.isFrozen(result.config)).toBe(true);
+  });
+
+  it('treats empty variables as unset', () => {
+    const result = parseConfig({ PORT: '', LOG_LEVEL: '' });
+    expect(result.ok && result.config.port).toBe(8080);
+  });
+
+  it('parses every kind of value', () => {
+    const result = parseConfig({
+      PORT: '9000',
+      BODY_LIMIT: '512kb',
+      DOCS_ENABLED: 'off',
+      DATA_DIR: '/var/lib/qat',
+      DATABASE_URL: 'postgresql://u:p@db:5432/x',
+      REDIS_URL: 'rediss://cache:6380',
+      LOG_LEVEL: 'debug',
+      WORKER_CONCURRENCY: '4',
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config).toMatchObject({ port: 9000, bodyLimitBytes: 512 * 1024, docsEnabled: false, dataDir: '/var/lib/qat', logLevel: 'debug', workerConcurrency: 4 });
+  });
+
+  it('names every invalid variable with its reason, at once', () => {
+    const result = parseConfig({
+      PORT: '80a',
+      REDIS_URL: 'http://localhost:6379',
+      DATABASE_URL: 'not a url',
+      LOG_LEVEL: 'loud',
+      WORKER_CONCURRENCY: '0',
+      BODY_LIMIT: 'huge',
+      DOCS_ENABLED: 'maybe',
+      QUEUE_PREFIX: 'a b',
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const byField = Object.fromEntries(result.problems.map((p) => [p.field, p.reason]));
+    expect(Object.keys(byField).sort()).toEqual(['BODY_LIMIT', 'DATABASE_URL', 'DOCS_ENABLED', 'LOG_LEVEL', 'PORT', 'QUEUE_PREFIX', 'REDIS_URL', 'WORKER_CONCURRENCY']);
+    expect(byField.PORT).toMatch(/integer.*80a/);
+    expect(byField.REDIS_URL).toMatch(/redis:/);
+    expect(byField.LOG_LEVEL).toMatch(/one of .*info/);
+    expect(byField.WORKER_CONCURRENCY).toMatch(/between 1 and 64/);
+  });
+
+  it('never echoes a password from an invalid URL', () => {
+    const result = parseConfig({ DATABASE_URL: 'mysql://admin:hunter2@db/x' });
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
+
+  it('documents every variable in the README with its default', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const defaults = configDefaults();
+    for (const name of CONFIG_VARIABLES) {
+      expect(readme, name).toMatch(new RegExp(`\\| \`${name}\` \\| \`${defaults[name].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\``));
+    }
+  });
+});
