@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiKeyView } from '../../services/apiKeys.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiKeyListSchema, ApiKeySchema, CreateApiKeyBodySchema, CreatedApiKeySchema, IdParamsSchema } from '../schemas/apiKeys.js';
-import { problemRef } from '../schemas/problem.js';
+import { problems } from '../schemas/problem.js';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -15,12 +15,10 @@ const toBody = (k: ApiKeyView) => ({
   revoked_at: iso(k.revokedAt),
 });
 
-const errors = { 401: problemRef, 404: problemRef };
-
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const common = { tags: ['api-keys'], security: [{ bearerAuth: [] }] };
 
-  app.get('/api-keys', { schema: { ...common, summary: 'List the tenant’s API keys', response: { 200: ApiKeyListSchema, 401: problemRef } } }, async (request) => ({
+  app.get('/api-keys', { schema: { ...common, summary: 'List the tenant’s API keys', response: { 200: ApiKeyListSchema, 401: problems[401] } } }, async (request) => ({
     items: (await deps.apiKeys.list(request.principal)).map(toBody),
   }));
 
@@ -31,7 +29,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
         ...common,
         summary: 'Create another API key for the tenant (for rotation); the key is shown once',
         body: CreateApiKeyBodySchema,
-        response: { 201: CreatedApiKeySchema, 400: problemRef, 401: problemRef, 413: problemRef, 415: problemRef },
+        response: { 201: CreatedApiKeySchema, 400: problems[400], 401: problems[401], 413: problems[413], 415: problems[415] },
       },
     },
     async (request, reply) => {
@@ -43,7 +41,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
 
   app.delete(
     '/api-keys/:id',
-    { schema: { ...common, summary: 'Revoke an API key', params: IdParamsSchema, response: { 204: { type: 'null' }, ...errors, 400: problemRef } } },
+    { schema: { ...common, summary: 'Revoke an API key', params: IdParamsSchema, response: { 204: { type: 'null', description: 'Revoked.' }, 400: problems[400], 401: problems[401], 404: problems[404] } } },
     async (request, reply) => {
       await deps.apiKeys.revoke(request.principal, request.params.id);
       return reply.code(204).send(null);

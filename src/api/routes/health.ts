@@ -24,7 +24,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
       schema: {
         tags: ['health'],
         summary: 'Readiness: Postgres, Redis and the data directory all answer',
-        response: { 200: ReadySchema, 503: NotReadySchema },
+        response: { 200: ReadySchema, 503: { description: 'A dependency is down; `checks` says which and why.', content: { 'application/problem+json': { schema: NotReadySchema } } } },
       },
     },
     async (request, reply) => {

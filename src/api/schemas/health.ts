@@ -39,5 +39,5 @@ export const NotReadySchema = Type.Object(
     request_id: Type.String(),
     checks: ChecksSchema,
   },
-  { $id: 'NotReady' },
+  { $id: 'NotReady', description: 'Problem details naming each dependency that is down.' },
 );

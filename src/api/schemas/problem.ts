@@ -23,3 +23,17 @@ export const ProblemSchema = Type.Object(
 export type Problem = Static<typeof ProblemSchema> & Record<string, unknown>;
 
 export const problemRef = Type.Ref('Problem');
+
+/** A response entry for an error status: documented (and serialised) as application/problem+json. */
+export function problemResponse(description: string) {
+  return { description, content: { 'application/problem+json': { schema: problemRef } } };
+}
+
+/** The error responses routes share, by status. */
+export const problems = {
+  400: problemResponse('The request is malformed: `errors` names each invalid field.'),
+  401: problemResponse('Missing, malformed, unknown or revoked API key.'),
+  404: problemResponse('No such resource for this tenant.'),
+  413: problemResponse('The body exceeds the size limit.'),
+  415: problemResponse('The body’s media type is not accepted.'),
+} as const;
