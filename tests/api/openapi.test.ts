@@ -16,7 +16,7 @@ describe('OpenAPI contract', () => {
   });
 
   it('is OpenAPI 3.1 with named components and problem responses', () => {
-    const doc = t.app.swagger() as {
+    const doc = t.app.swagger() as unknown as {
       openapi: string;
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
       paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, unknown> }> }>>;

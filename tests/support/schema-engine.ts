@@ -18,8 +18,12 @@ function initEngine(): Promise<void> {
     const require = createRequire(import.meta.url);
     const glue = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
     const bytes = await readFile(path.join(path.dirname(glue), 'schema_engine_bg.wasm'));
-    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': engineModule as never });
-    engineModule.__wbg_set_wasm(instance.exports);
+    // Node has WebAssembly; the ES2023 lib without DOM does not declare it.
+    const { WebAssembly: wasm } = globalThis as unknown as {
+      WebAssembly: { instantiate(b: Buffer, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }> };
+    };
+    const { instance } = await wasm.instantiate(bytes, { './schema_engine_bg.js': engineModule });
+    engineModule.__wbg_set_wasm(instance.exports as never);
     (instance.exports as { __wbindgen_start: () => void }).__wbindgen_start();
   })();
   return initialised;
