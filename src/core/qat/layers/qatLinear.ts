@@ -1,0 +1,209 @@
+// The QAT form of a Dense / Conv2D / DepthwiseConv2D / SeparableConv2D layer, with the BatchNormalization
+// and activation that follow it fused in, as an int8 runtime executes them: weights fake-quantized
+// after BN folding, the output fake-quantized after the activation.
+//
+// BN folding follows PyTorch's ConvBn "approximate" scheme (after Jacob et al. 2018, §3.2): the weight
+// is scaled by gamma / sqrt(running_var + eps) before fake-quant, the conv output is unscaled again,
+// and BN then normalises with the batch statistics while training (updating the running ones) or with
+// the running statistics once frozen and at inference — where the result equals the folded int8 layer.
+import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
+import * as tf from '../../tf.js';
+import { activation } from '../activations.js';
+import { convOutputLength, type Padding, pair } from '../shapes.js';
+import { type ActivationQuantSpec, quantizeActivation, type RangeVars, updateRange } from './ranges.js';
+import { quantizeWeights } from './weights.js';
+
+export type LinearKind = 'dense' | 'conv2d' | 'depthwise' | 'separable';
+
+export interface QatLinearArgs {
+  name: string;
+  kind: LinearKind;
+  /** Dense units or conv filters (output channels of the pointwise conv for separable). */
+  units?: number;
+  kernelSize?: number | number[];
+  strides?: number | number[];
+  padding?: Padding;
+  dilationRate?: number | number[];
+  depthMultiplier?: number;
+  useBias: boolean;
+  /** Keras activation applied after BN, before the output quantizer. */
+  activation: string;
+  batchNorm?: { epsilon: number; momentum: number } | null;
+  weightBits: number;
+  perChannel: boolean;
+  output: ActivationQuantSpec;
+}
+
+interface Weights {
+  kernel: LayerVariable;
+  pointwise?: LayerVariable;
+  bias?: LayerVariable;
+  gamma?: LayerVariable;
+  beta?: LayerVariable;
+  movingMean?: LayerVariable;
+  movingVariance?: LayerVariable;
+  out: RangeVars;
+  mid?: RangeVars;
+}
+
+export class QatLinear extends layers.Layer {
+  static className = 'QatLinear';
+  readonly args: QatLinearArgs;
+  /** Set by the training schedule: observers stop updating their ranges. */
+  observersFrozen = false;
+  /** Set by the training schedule: BN normalises with (and stops updating) its running statistics. */
+  batchNormFrozen = false;
+  private w!: Weights;
+
+  constructor(args: QatLinearArgs) {
+    super({ name: args.name });
+    this.args = args;
+  }
+
+  private outChannels(inputChannels: number): number {
+    const a = this.args;
+    if (a.kind === 'depthwise') return inputChannels * (a.depthMultiplier ?? 1);
+    return a.units!;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const cin = shape[shape.length - 1]!;
+    const a = this.args;
+    const [kh, kw] = pair(a.kernelSize, 1);
+    const mult = a.depthMultiplier ?? 1;
+    const zeros = 'zeros';
+    const add = (name: string, s: number[], trainable: boolean, init: 'zeros' | 'ones' = zeros) =>
+      this.addWeight(name, s, 'float32', tf_init(init), undefined, trainable);
+    const cout = this.outChannels(cin);
+    const kernelShape =
+      a.kind === 'dense' ? [cin, cout] : a.kind === 'conv2d' ? [kh, kw, cin, cout] : [kh, kw, cin, mult];
+    const w: Partial<Weights> = { kernel: add(a.kind === 'dense' || a.kind === 'conv2d' ? 'kernel' : 'depthwise_kernel', kernelShape, true) };
+    if (a.kind === 'separable') w.pointwise = add('pointwise_kernel', [1, 1, cin * mult, cout], true);
+    if (a.useBias) w.bias = add('bias', [cout], true);
+    if (a.batchNorm) {
+      w.gamma = add('bn_gamma', [cout], true, 'ones');
+      w.beta = add('bn_beta', [cout], true);
+      w.movingMean = add('bn_moving_mean', [cout], false);
+      w.movingVariance = add('bn_moving_variance', [cout], false, 'ones');
+    }
+    const range = (prefix: string): RangeVars => ({ min: add(`${prefix}_min`, [], false), max: add(`${prefix}_max`, [], false), seen: add(`${prefix}_seen`, [], false) });
+    if (a.kind === 'separable') w.mid = range('depthwise_act');
+    w.out = range('act');
+    this.w = w as Weights;
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const a = this.args;
+    const cin = shape[shape.length - 1]!;
+    if (a.kind === 'dense') return [...shape.slice(0, -1), a.units!];
+    const [kh, kw] = pair(a.kernelSize, 1);
+    const [sh, sw] = pair(a.strides, 1);
+    const [dh, dw] = pair(a.dilationRate, 1);
+    const pad = a.padding ?? 'valid';
+    return [shape[0]!, convOutputLength(shape[1]!, kh, pad, sh, dh), convOutputLength(shape[2]!, kw, pad, sw, dw), this.outChannels(cin)];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const training = kwargs.training === true;
+    return tf.tidy(() => {
+      const a = this.args;
+      const bnScale = this.bnScale();
+      let z = this.linear(x, bnScale, training);
+      if (bnScale) z = this.batchNorm(z, bnScale, training);
+      else if (this.w.bias) z = tf.add(z, this.w.bias.read());
+      z = activation(a.activation)(z);
+      if (training && !this.observersFrozen) updateRange(this.w.out, z, a.output);
+      return quantizeActivation(this.w.out, z, a.output, `${this.name}/output`);
+    });
+  }
+
+  /** gamma / sqrt(running_var + eps): the per-channel factor BN folding multiplies the weights by. */
+  private bnScale(): tf.Tensor | null {
+    const bn = this.args.batchNorm;
+    if (!bn) return null;
+    return tf.div(this.w.gamma!.read(), tf.sqrt(tf.add(this.w.movingVariance!.read(), bn.epsilon)));
+  }
+
+  /** The convolution (or matmul) with fake-quantized, BN-scaled weights, unscaled again after. */
+  private linear(x: tf.Tensor, bnScale: tf.Tensor | null, training: boolean): tf.Tensor {
+    const a = this.args;
+    const bits = a.weightBits;
+    const perChannel = a.perChannel;
+    const [sh, sw] = pair(a.strides, 1);
+    const [dh, dw] = pair(a.dilationRate, 1);
+    const pad = a.padding ?? 'valid';
+    const kernel = this.w.kernel.read();
+    if (a.kind === 'dense') {
+      const wq = quantizeWeights(bnScale ? tf.mul(kernel, bnScale) : kernel, perChannel ? 1 : null, bits, `${this.name}/kernel`);
+      const flat = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
+      const y = tf.matMul(flat, wq);
+      const out = x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), a.units!]);
+      return bnScale ? tf.div(out, bnScale) : out;
+    }
+    if (a.kind === 'conv2d') {
+      const wq = quantizeWeights(bnScale ? tf.mul(kernel, bnScale) : kernel, perChannel ? 3 : null, bits, `${this.name}/kernel`);
+      const y = tf.conv2d(x as tf.Tensor4D, wq as tf.Tensor4D, [sh, sw], pad, 'NHWC', [dh, dw]);
+      return bnScale ? tf.div(y, bnScale) : y;
+    }
+    // Depthwise kernels are [kh, kw, cin, mult]; output channel c * mult + m is one quantization channel.
+    const [kh, kw, cin, mult] = kernel.shape as [number, number, number, number];
+    const dwScale = a.kind === 'depthwise' && bnScale ? tf.reshape(bnScale, [cin, mult]) : null;
+    const flatKernel = tf.reshape(dwScale ? tf.mul(kernel, dwScale) : kernel, [kh, kw, cin * mult]);
+    const dwq = tf.reshape(quantizeWeights(flatKernel, perChannel ? 2 : null, bits, `${this.name}/depthwise_kernel`), [kh, kw, cin, mult]);
+    let y: tf.Tensor = tf.depthwiseConv2d(x as tf.Tensor4D, dwq as tf.Tensor4D, [sh, sw], pad, 'NHWC', [dh, dw]);
+    if (a.kind === 'depthwise') return dwScale ? tf.div(y, bnScale!) : y;
+    // Separable: the depthwise output is an int8 tensor of its own in the runtime.
+    const mid = this.w.mid!;
+    if (training && !this.observersFrozen) updateRange(mid, y, a.output);
+    y = quantizeActivation(mid, y, a.output, `${this.name}/depthwise_output`);
+    const pw = this.w.pointwise!.read();
+    const pwq = quantizeWeights(bnScale ? tf.mul(pw, bnScale) : pw, perChannel ? 3 : null, bits, `${this.name}/pointwise_kernel`);
+    const z = tf.conv2d(y as tf.Tensor4D, pwq as tf.Tensor4D, 1, 'valid');
+    return bnScale ? tf.div(z, bnScale) : z;
+  }
+
+  private batchNorm(zScaledBack: tf.Tensor, bnScale: tf.Tensor, training: boolean): tf.Tensor {
+    const bn = this.args.batchNorm!;
+    const z = this.w.bias ? tf.add(zScaledBack, this.w.bias.read()) : zScaledBack;
+    const gamma = this.w.gamma!.read();
+    const beta = this.w.beta!.read();
+    if (training && !this.batchNormFrozen) {
+      const axes = z.shape.map((_, i) => i).slice(0, -1);
+      const { mean, variance } = tf.moments(z, axes);
+      tf.tidy(() => {
+        const m = bn.momentum;
+        this.w.movingMean!.write(tf.add(tf.mul(this.w.movingMean!.read(), m), tf.mul(mean, 1 - m)));
+        this.w.movingVariance!.write(tf.add(tf.mul(this.w.movingVariance!.read(), m), tf.mul(variance, 1 - m)));
+      });
+      return tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, bn.epsilon))), gamma), beta);
+    }
+    // Running statistics: (z - mean) * gamma / std + beta, with gamma / std = bnScale.
+    return tf.add(tf.mul(tf.sub(z, this.w.movingMean!.read()), bnScale), beta);
+  }
+
+  /** Named access for conversion: the layer's variables by role. */
+  weightsByRole(): Readonly<Weights> {
+    return this.w;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...(this.args as unknown as tf.serialization.ConfigDict) };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(config as never);
+  }
+}
+
+function tf_init(kind: 'zeros' | 'ones') {
+  return kind === 'zeros' ? initializers.zeros() : initializers.ones();
+}
+
+tf.serialization.registerClass(QatLinear);

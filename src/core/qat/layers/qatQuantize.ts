@@ -1,0 +1,58 @@
+// A standalone activation quantizer: the model input, the outputs of ops that compute new values
+// without weights (Add, Concatenate, average pools, a lone activation, softmax), and re-entry from a
+// layer kept in float. Identity in shape; fake-quantizes on its observed (or fixed) range.
+import { initializers, layers, type Shape } from '@tensorflow/tfjs-layers';
+import * as tf from '../../tf.js';
+import { type ActivationQuantSpec, quantizeActivation, type RangeVars, updateRange } from './ranges.js';
+
+export interface QatQuantizeArgs {
+  name: string;
+  output: ActivationQuantSpec;
+}
+
+export class QatQuantize extends layers.Layer {
+  static className = 'QatQuantize';
+  readonly args: QatQuantizeArgs;
+  observersFrozen = false;
+  private range!: RangeVars;
+
+  constructor(args: QatQuantizeArgs) {
+    super({ name: args.name });
+    this.args = args;
+  }
+
+  override build(): void {
+    const add = (n: string) => this.addWeight(n, [], 'float32', initializers.zeros(), undefined, false);
+    this.range = { min: add('act_min'), max: add('act_max'), seen: add('act_seen') };
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    return tf.tidy(() => {
+      if (kwargs.training === true && !this.observersFrozen) updateRange(this.range, x, this.args.output);
+      return quantizeActivation(this.range, x, this.args.output, `${this.name}`);
+    });
+  }
+
+  rangeVars(): Readonly<RangeVars> {
+    return this.range;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...(this.args as unknown as tf.serialization.ConfigDict) };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(config as never);
+  }
+}
+
+tf.serialization.registerClass(QatQuantize);

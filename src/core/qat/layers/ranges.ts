@@ -1,0 +1,54 @@
+// Activation ranges of QAT layers: min/max (and a "seen" flag) held as non-trainable layer weights,
+// so they are saved with the model, restored bit for bit, and averaged across data-parallel shards.
+// Updated eagerly inside `call` in training mode (last value, or EMA with the first batch as start).
+import type { LayerVariable } from '@tensorflow/tfjs-layers';
+import * as tf from '../../tf.js';
+import { fakeQuant } from '../../quant/fakeQuant.js';
+
+export interface RangeVars {
+  min: LayerVariable;
+  max: LayerVariable;
+  /** 0 until the first batch was observed (or a calibration set the range). */
+  seen: LayerVariable;
+}
+
+export interface ActivationQuantSpec {
+  bits: number;
+  kind: 'ema' | 'minmax';
+  decay: number;
+  /** A range fixed by the op (softmax: [0, 255/256] for an int8 scale of 1/256), never observed. */
+  fixed?: [number, number];
+}
+
+export function updateRange(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec): void {
+  if (spec.fixed) return;
+  tf.tidy(() => {
+    const batchMin = tf.min(y);
+    const batchMax = tf.max(y);
+    if (spec.kind === 'minmax') {
+      r.min.write(batchMin);
+      r.max.write(batchMax);
+    } else {
+      const first = tf.equal(r.seen.read(), 0);
+      const ema = (old: tf.Tensor, batch: tf.Tensor) => tf.add(tf.mul(old, spec.decay), tf.mul(batch, 1 - spec.decay));
+      r.min.write(tf.where(first, batchMin, ema(r.min.read(), batchMin)));
+      r.max.write(tf.where(first, batchMax, ema(r.max.read(), batchMax)));
+    }
+    r.seen.write(tf.scalar(1));
+  });
+}
+
+/**
+ * Fake-quantizes an activation on its range widened to contain 0. A range never observed yet (an
+ * uncalibrated model used for inference) leaves the activation in float rather than crushing it to 0.
+ */
+export function quantizeActivation(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec, label: string): tf.Tensor {
+  if (spec.fixed) return fakeQuant(y, tf.scalar(spec.fixed[0]), tf.scalar(spec.fixed[1]), { bits: spec.bits, label });
+  if (r.seen.read().dataSync()[0] === 0) return y;
+  return fakeQuant(y, tf.minimum(r.min.read(), 0), tf.maximum(r.max.read(), 0), { bits: spec.bits, label });
+}
+
+/** The current range as numbers (for conversion and reports). */
+export function readRange(r: RangeVars): [number, number] {
+  return [r.min.read().dataSync()[0]!, r.max.read().dataSync()[0]!];
+}
