@@ -10,7 +10,7 @@ import { initializers, layers, type LayerVariable, type Shape } from '@tensorflo
 import * as tf from '../../tf.js';
 import { activation } from '../activations.js';
 import { convOutputLength, type Padding, pair } from '../shapes.js';
-import { type ActivationQuantSpec, quantizeActivation, type RangeVars, updateRange } from './ranges.js';
+import { type ActivationQuantSpec, DEFAULT_MODE, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
 import { quantizeWeights } from './weights.js';
 
 export type LinearKind = 'dense' | 'conv2d' | 'depthwise' | 'separable';
@@ -49,15 +49,14 @@ interface Weights {
 export class QatLinear extends layers.Layer {
   static className = 'QatLinear';
   readonly args: QatLinearArgs;
-  /** Set by the training schedule: observers stop updating their ranges. */
-  observersFrozen = false;
-  /** Set by the training schedule: BN normalises with (and stops updating) its running statistics. */
-  batchNormFrozen = false;
+  mode: QatModeFlags = { ...DEFAULT_MODE };
   private w!: Weights;
 
   constructor(args: QatLinearArgs) {
     super({ name: args.name });
-    this.args = args;
+    // A saved config turns undefined into null; read it back as undefined.
+    this.args = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== null)) as unknown as QatLinearArgs;
+    this.args.batchNorm ??= null;
   }
 
   private outChannels(inputChannels: number): number {
@@ -116,8 +115,7 @@ export class QatLinear extends layers.Layer {
       if (bnScale) z = this.batchNorm(z, bnScale, training);
       else if (this.w.bias) z = tf.add(z, this.w.bias.read());
       z = activation(a.activation)(z);
-      if (training && !this.observersFrozen) updateRange(this.w.out, z, a.output);
-      return quantizeActivation(this.w.out, z, a.output, `${this.name}/output`);
+      return observeAndQuantize(this.mode, this.w.out, z, a.output, training, `${this.name}/output`);
     });
   }
 
@@ -157,9 +155,7 @@ export class QatLinear extends layers.Layer {
     let y: tf.Tensor = tf.depthwiseConv2d(x as tf.Tensor4D, dwq as tf.Tensor4D, [sh, sw], pad, 'NHWC', [dh, dw]);
     if (a.kind === 'depthwise') return dwScale ? tf.div(y, bnScale!) : y;
     // Separable: the depthwise output is an int8 tensor of its own in the runtime.
-    const mid = this.w.mid!;
-    if (training && !this.observersFrozen) updateRange(mid, y, a.output);
-    y = quantizeActivation(mid, y, a.output, `${this.name}/depthwise_output`);
+    y = observeAndQuantize(this.mode, this.w.mid!, y, a.output, training, `${this.name}/depthwise_output`);
     const pw = this.w.pointwise!.read();
     const pwq = quantizeWeights(bnScale ? tf.mul(pw, bnScale) : pw, perChannel ? 3 : null, bits, `${this.name}/pointwise_kernel`);
     const z = tf.conv2d(y as tf.Tensor4D, pwq as tf.Tensor4D, 1, 'valid');
@@ -171,7 +167,7 @@ export class QatLinear extends layers.Layer {
     const z = this.w.bias ? tf.add(zScaledBack, this.w.bias.read()) : zScaledBack;
     const gamma = this.w.gamma!.read();
     const beta = this.w.beta!.read();
-    if (training && !this.batchNormFrozen) {
+    if (training && !this.mode.batchNormFrozen) {
       const axes = z.shape.map((_, i) => i).slice(0, -1);
       const { mean, variance } = tf.moments(z, axes);
       tf.tidy(() => {

@@ -3,7 +3,7 @@
 // layer kept in float. Identity in shape; fake-quantizes on its observed (or fixed) range.
 import { initializers, layers, type Shape } from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf.js';
-import { type ActivationQuantSpec, quantizeActivation, type RangeVars, updateRange } from './ranges.js';
+import { type ActivationQuantSpec, DEFAULT_MODE, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
 
 export interface QatQuantizeArgs {
   name: string;
@@ -13,7 +13,7 @@ export interface QatQuantizeArgs {
 export class QatQuantize extends layers.Layer {
   static className = 'QatQuantize';
   readonly args: QatQuantizeArgs;
-  observersFrozen = false;
+  mode: QatModeFlags = { ...DEFAULT_MODE };
   private range!: RangeVars;
 
   constructor(args: QatQuantizeArgs) {
@@ -33,10 +33,7 @@ export class QatQuantize extends layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    return tf.tidy(() => {
-      if (kwargs.training === true && !this.observersFrozen) updateRange(this.range, x, this.args.output);
-      return quantizeActivation(this.range, x, this.args.output, `${this.name}`);
-    });
+    return tf.tidy(() => observeAndQuantize(this.mode, this.range, x, this.args.output, kwargs.training === true, this.name));
   }
 
   rangeVars(): Readonly<RangeVars> {

@@ -20,6 +20,37 @@ export interface ActivationQuantSpec {
   fixed?: [number, number];
 }
 
+/**
+ * What a QAT layer does with its activation ranges right now; set on every QAT layer of a model at once
+ * by setQatMode (schedules, calibration, weights-only evaluation).
+ */
+export interface QatModeFlags {
+  /** Training stops moving the ranges (the torchvision recipe freezes them late in training). */
+  observersFrozen: boolean;
+  /** BN normalises with its running statistics even in training, and stops updating them. */
+  batchNormFrozen: boolean;
+  /** Post-training calibration: every activation goes to this sink (inference mode) instead of an observer. */
+  calibrationSink: CalibrationSink | null;
+  /** False evaluates weights-only ("dynamic") quantization: activations stay float. */
+  activationQuantization: boolean;
+}
+
+export type CalibrationSink = (label: string, range: RangeVars, activation: tf.Tensor) => void;
+
+export const DEFAULT_MODE: Readonly<QatModeFlags> = Object.freeze({
+  observersFrozen: false,
+  batchNormFrozen: false,
+  calibrationSink: null,
+  activationQuantization: true,
+});
+
+/** Observes (training or calibration) and fake-quantizes one activation, as the layer's mode says. */
+export function observeAndQuantize(mode: QatModeFlags, r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec, training: boolean, label: string): tf.Tensor {
+  if (mode.calibrationSink && !spec.fixed) mode.calibrationSink(label, r, y);
+  else if (training && !mode.observersFrozen) updateRange(r, y, spec);
+  return mode.activationQuantization ? quantizeActivation(r, y, spec, label) : y;
+}
+
 export function updateRange(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec): void {
   if (spec.fixed) return;
   tf.tidy(() => {
