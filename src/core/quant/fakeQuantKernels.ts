@@ -69,9 +69,15 @@ function registerFor(backendName: string): void {
         const a = attrs as unknown as FakeQuantKernelAttrs;
         const io = arrays(backend);
         const [out, outData] = io.alloc(x.shape);
-        const ranges = nudgeAll(io.read(min), io.read(max), a, a.label);
-        if (tf.util.sizeFromShape(x.shape) > 0) {
-          fakeQuantForward(io.read(x), ranges, channelLayout(x.shape, ranges.length, a.axis), outData(), a.label);
+        try {
+          const ranges = nudgeAll(io.read(min), io.read(max), a, a.label);
+          if (tf.util.sizeFromShape(x.shape) > 0) {
+            fakeQuantForward(io.read(x), ranges, channelLayout(x.shape, ranges.length, a.axis), outData(), a.label);
+          }
+        } catch (err) {
+          // A refused input (NaN/Inf, bad range) must not leak the output already allocated.
+          (backend as { disposeData(id: tf.DataId): void }).disposeData(out.dataId);
+          throw err;
         }
         return out;
       },
@@ -138,3 +144,6 @@ export function registerFakeQuantKernels(): void {
 export function hasFakeQuantKernel(): boolean {
   return tf.getKernel(FAKE_QUANT, tf.getBackend()) !== undefined;
 }
+
+/** The backends' typed-array access, shared with the LSQ kernels (lsqKernels.ts). */
+export { access as arrayAccess, type ArrayAccess };

@@ -84,11 +84,11 @@ describe('prepareQat', () => {
     const conv = model.getLayer('conv1') as QatLinear;
     const w = conv.weightsByRole();
     const before = w.movingMean!.read().dataSync().slice();
-    tf.tidy(() => model.apply(x(), { training: true }));
+    tf.tidy(() => model.apply(x(), { training: true }) as tf.Tensor);
     const after = w.movingMean!.read().dataSync().slice();
     expect(after).not.toEqual(before);
     applySchedule(model, 3, { freezeBatchNormAtEpoch: 2 });
-    tf.tidy(() => model.apply(x(), { training: true }));
+    tf.tidy(() => model.apply(x(), { training: true }) as tf.Tensor);
     expect(w.movingMean!.read().dataSync()).toEqual(after);
   });
 
@@ -98,14 +98,14 @@ describe('prepareQat', () => {
     const range = () => q.getWeights().map((t) => t.dataSync()[0]);
     const a = tf.fill([2, 12, 12, 1], 0.5);
     const b = tf.fill([2, 12, 12, 1], 2);
-    tf.tidy(() => model.apply(tf.concat([a, tf.mul(a, -1)]), { training: true }));
+    tf.tidy(() => model.apply(tf.concat([a, tf.mul(a, -1)]), { training: true }) as tf.Tensor);
     expect(range()).toEqual([-0.5, 0.5, 1]);
-    tf.tidy(() => model.apply(b, { training: true }));
+    tf.tidy(() => model.apply(b, { training: true }) as tf.Tensor);
     const [min, max] = range();
     expect(min).toBeCloseTo(0.999 * -0.5 + 0.001 * 2, 6);
     expect(max).toBeCloseTo(0.999 * 0.5 + 0.001 * 2, 6);
     applySchedule(model, 1, { freezeObserversAtEpoch: 1 });
-    tf.tidy(() => model.apply(tf.mul(b, 10), { training: true }));
+    tf.tidy(() => model.apply(tf.mul(b, 10), { training: true }) as tf.Tensor);
     expect(range()[1]).toBeCloseTo(max!, 7);
   });
 
@@ -140,7 +140,7 @@ describe('prepareQat', () => {
 
   it('weights-only mode leaves activations in float', () => {
     const { model } = prepareQat(cnn());
-    tf.tidy(() => model.apply(x(), { training: true }));
+    tf.tidy(() => model.apply(x(), { training: true }) as tf.Tensor);
     const input = x();
     const full = model.predict(input) as tf.Tensor;
     setQatMode(model, { activationQuantization: false });
@@ -170,7 +170,7 @@ describe('QAT checkpoints', () => {
         () => tf.tidy(() => tf.losses.softmaxCrossEntropy(labels, model.apply(tf.randomUniform([6, 12, 12, 1], 0, 1, 'float32', 20 + i), { training: true }) as tf.Tensor)) as tf.Scalar,
         true,
       );
-      tf.dispose(loss);
+      if (loss) loss.dispose();
       counts.push(tf.memory().numTensors);
     }
     labels.dispose();

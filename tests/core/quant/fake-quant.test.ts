@@ -80,8 +80,14 @@ for (const backend of BACKENDS) {
       ['NaN', [0.5, Number.NaN, 0.1], /dense_1\/kernel: input has NaN at flat index 1/],
       ['+Inf', [0.5, 0.2, Number.POSITIVE_INFINITY], /input has Infinity at flat index 2/],
       ['-Inf', [Number.NEGATIVE_INFINITY], /input has -Infinity at flat index 0/],
-    ])('refuses %s inputs with an error naming the tensor and the index', (_n, x, message) => {
-      expect(() => fq(x as number[])).toThrow(message);
+    ])('refuses %s inputs with an error naming the tensor and the index, leaking nothing', (_n, x, message) => {
+      const [input, lo, hi] = [tf.tensor(x as number[]), tf.scalar(-1), tf.scalar(1)];
+      const before = tf.memory().numTensors;
+      const bytes = tf.memory().numBytes;
+      expect(() => fakeQuant(input, lo, hi, { bits: 8, label: 'dense_1/kernel' })).toThrow(message);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(tf.memory().numBytes).toBe(bytes);
+      tf.dispose([input, lo, hi]);
     });
 
     it('refuses a NaN or inverted range', () => {
