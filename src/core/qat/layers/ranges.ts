@@ -1,9 +1,10 @@
 // Activation ranges of QAT layers: min/max (and a "seen" flag) held as non-trainable layer weights,
 // so they are saved with the model, restored bit for bit, and averaged across data-parallel shards.
-// Updated eagerly inside `call` in training mode (last value, or EMA with the first batch as start).
+// Updated eagerly inside `call` in training mode by the observers of src/core/quant/observers.
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf.js';
 import { fakeQuant } from '../../quant/fakeQuant.js';
+import { createObserver, type Observer } from '../../quant/observers/index.js';
 
 export interface RangeVars {
   min: LayerVariable;
@@ -51,22 +52,21 @@ export function observeAndQuantize(mode: QatModeFlags, r: RangeVars, y: tf.Tenso
   return mode.activationQuantization ? quantizeActivation(r, y, spec, label) : y;
 }
 
+// One observer per range, adopting the layer's own variables (so they are saved and merged with it).
+const observers = new WeakMap<RangeVars, Observer>();
+
 export function updateRange(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec): void {
   if (spec.fixed) return;
-  tf.tidy(() => {
-    const batchMin = tf.min(y);
-    const batchMax = tf.max(y);
-    if (spec.kind === 'minmax') {
-      r.min.write(batchMin);
-      r.max.write(batchMax);
-    } else {
-      const first = tf.equal(r.seen.read(), 0);
-      const ema = (old: tf.Tensor, batch: tf.Tensor) => tf.add(tf.mul(old, spec.decay), tf.mul(batch, 1 - spec.decay));
-      r.min.write(tf.where(first, batchMin, ema(r.min.read(), batchMin)));
-      r.max.write(tf.where(first, batchMax, ema(r.max.read(), batchMax)));
-    }
-    r.seen.write(tf.scalar(1));
-  });
+  let observer = observers.get(r);
+  if (!observer) {
+    observer = createObserver(spec.kind, {
+      name: r.min.name.replace(/_min$/, ''),
+      ...(spec.kind === 'ema' ? { decay: spec.decay } : {}),
+      variables: { min: r.min.read() as tf.Variable, max: r.max.read() as tf.Variable, initialized: r.seen.read() as tf.Variable },
+    });
+    observers.set(r, observer);
+  }
+  observer.update(y);
 }
 
 /**
