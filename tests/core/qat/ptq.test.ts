@@ -32,7 +32,7 @@ beforeAll(async () => {
   const opt = tf.train.adam(0.02);
   const labels = tf.oneHot(data.yTrain, 3);
   for (let i = 0; i < 150; i++) {
-    tf.dispose(opt.minimize(() => tf.losses.softmaxCrossEntropy(labels, float.apply(data.xTrain, { training: true }) as tf.Tensor) as tf.Scalar, true));
+    opt.minimize(() => tf.losses.softmaxCrossEntropy(labels, float.apply(data.xTrain, { training: true }) as tf.Tensor) as tf.Scalar, true)?.dispose();
   }
 });
 

@@ -1,0 +1,38 @@
+// What the training loop reports, and the hooks through which QAT schedules act on the model.
+
+export interface StepLog {
+  epoch: number;
+  /** Global step, 1-based after the update (the number of updates applied so far). */
+  step: number;
+  loss: number;
+  /** classification: the batch's top-1 accuracy. */
+  accuracy?: number;
+  /** regression: the batch's mean absolute error. */
+  mae?: number;
+  /** Learning rate used for this update. */
+  lr: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  steps: number;
+  samples: number;
+  /** Sample-weighted means over the epoch's training batches. */
+  loss: number;
+  accuracy?: number;
+  mae?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valMae?: number;
+}
+
+export interface TrainCallbacks {
+  /**
+   * Before the first batch of an epoch; where QAT schedules freeze observers or batch-norm statistics.
+   * Also called when a run resumes in the middle of an epoch (`resumed: true`), so it must be idempotent:
+   * layer flags are model state the exported training state does not carry.
+   */
+  onEpochStart?(epoch: number, info: { resumed: boolean }): void | Promise<void>;
+  onStepEnd?(log: StepLog): void | Promise<void>;
+  onEpochEnd?(log: EpochLog): void | Promise<void>;
+}
