@@ -5,6 +5,7 @@
 //   npx tsx bench/train.ts [--model mlp|cnn] [--train N] [--test N] [--epochs E] [--repeat R]
 //                          [--backend auto|wasm|cpu] [--no-peer] [--profile]
 import * as tf from '@tensorflow/tfjs-core';
+import { prepareQat } from '../src/core/qat/prepare.js';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -241,7 +242,7 @@ export async function main(argv: string[], qat?: QatTransform): Promise<void> {
 }
 
 if (process.argv[1] != null && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((e: unknown) => {
+  main(process.argv.slice(2), (m) => prepareQat(m).model).catch((e: unknown) => {
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     process.exit(1);
   });
