@@ -213,7 +213,7 @@ export interface TensorSummary {
 export interface OpSummary {
   name: string;
   kind: IntOpKind;
-  /** Multiply-accumulates per sample (0 for ops without weights). */
+  /** Int8 multiply-accumulates per sample (0 for ops without weights; float islands are not counted). */
   macs: number;
   /** Int8 weight elements (dense/conv/depthwise) or float32 elements (float islands). */
   params: number;

@@ -189,7 +189,8 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
         strides: conf.strides as number[] | undefined,
         padding: conf.padding as 'valid' | 'same' | undefined,
         dilationRate: conf.dilationRate as number[] | undefined,
-        depthMultiplier: conf.depthMultiplier as number | undefined,
+        // tfjs-layers' SeparableConv2D.getConfig() omits depthMultiplier: the kernel's last axis is it.
+        depthMultiplier: kind === 'depthwise' || kind === 'separable' ? (layer.getWeights()[0]!.shape[3] as number) : undefined,
         useBias: conf.useBias as boolean,
         activation: act,
         batchNorm: bnConf ? { epsilon: bnConf.epsilon as number, momentum: bnConf.momentum as number } : null,

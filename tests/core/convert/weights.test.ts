@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../../../src/core/tf.js';
 import { convert } from '../../../src/core/convert/index.js';
 import { quantizeBias } from '../../../src/core/convert/weights.js';
-import { runIntModel } from '../../../src/core/intref/index.js';
+import { evaluateIntModel, runFloatModel, runIntModel } from '../../../src/core/intref/index.js';
 import { QatLinear } from '../../../src/core/qat/layers/qatLinear.js';
 import { QatQuantize } from '../../../src/core/qat/layers/qatQuantize.js';
 import type { RangeVars } from '../../../src/core/qat/layers/ranges.js';
@@ -71,6 +71,20 @@ describe('tiny dense layer (golden)', () => {
     // acc2 = 38 - 32·127 - 64·21 = -5370, M2 = 2^-3 → -671 → saturates at -128 → -8
     expect(Array.from(runIntModel(m, Float32Array.from([0.5, -1]), 1))).toEqual([1.5, 0.25, -8]);
     expect(m.ops.find((o) => o.kind === 'dense')).toMatchObject({ activation: 'linear', clamp: [-128, 127] });
+  });
+
+  it('traces int8 tensors; the float evaluation uses the dequantized weights and bias', () => {
+    const m = convert(tinyDense());
+    const x = Float32Array.from([0.5, -1]);
+    const r = evaluateIntModel(m, [x], 1, { trace: true });
+    expect(r.tensors!.x_quant).toEqual(Int8Array.from([32, -64]));
+    expect(r.tensors!.fc).toEqual(Int8Array.from([24, 4, -128]));
+    // Float activations: 0.5·w0 - w1 + bias_q · bias_scale, no output grid, no saturation.
+    const raw = runFloatModel(m, x, 1, { quantizeActivations: false });
+    const want = [0.5 * (127 / 64) + 33 / 64 + 2 / 4096, 0.5 * (127 / 128) - 3 / 128 - 1638 / 8192, 0.5 * -63.5 - 10.5 + 38 / 128];
+    want.forEach((v, i) => expect(raw[i]).toBeCloseTo(v, 5));
+    // Snapped to the grid (half to even) it is the integer result.
+    expect(Array.from(runFloatModel(m, x, 1))).toEqual([1.5, 0.25, -8]);
   });
 
   it('a fused ReLU6 becomes the output clamp [q(0), q(6)]', () => {

@@ -66,7 +66,7 @@ export function buildCnn(seed = 1): tfl.LayersModel {
 export function buildMlp(seed = 1): tfl.LayersModel {
   const input = tfl.input({ shape: [20], name: 'features' });
   let x = dense(input, 'fc1', 32, seed, 'relu');
-  x = tfl.layers.dropout({ name: 'drop', rate: 0.2 }).apply(x) as ST;
+  x = tfl.layers.dropout({ name: 'drop', rate: 0.2, seed: seed + 9 }).apply(x) as ST;
   x = dense(x, 'fc2', 16, seed + 2, 'relu');
   const logits = dense(x, 'logits', 5, seed + 4);
   return tfl.model({ name: 'mlp', inputs: input, outputs: logits });

@@ -138,6 +138,13 @@ describe('prepareQat', () => {
     expect(() => prepareQat(model, { weightBits: 9, activationBits: 12 })).toThrow(/weight_bits must be an integer from 2 to 8, got 9; activation_bits must be 8 or 16, got 12/);
   });
 
+  it('keeps a separable convolution\'s depth multiplier (tfjs-layers leaves it out of getConfig)', () => {
+    const model = tfl.sequential({ layers: [tfl.layers.separableConv2d({ inputShape: [8, 8, 3], filters: 4, kernelSize: 3, depthMultiplier: 2, name: 'sep' })] });
+    const { model: qat } = prepareQat(model);
+    expect((qat.getLayer('sep') as QatLinear).args.depthMultiplier).toBe(2);
+    expect((qat.predict(tf.ones([1, 8, 8, 3])) as tf.Tensor).shape).toEqual([1, 6, 6, 4]);
+  });
+
   it('weights-only mode leaves activations in float', () => {
     const { model } = prepareQat(cnn());
     tf.tidy(() => model.apply(x(), { training: true }) as tf.Tensor);
