@@ -1,0 +1,32 @@
+// WASM's own kernels must be in the registry before ours, or importing the package later would put
+// its Conv2DBackpropInput back over ours.
+import '@tensorflow/tfjs-backend-wasm';
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
+import { depthwiseBackpropFilterConfig } from './wasm/depthwise-backprop-filter.js';
+import { depthwiseBackpropInputConfig } from './wasm/depthwise-backprop-input.js';
+import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum.js';
+
+/** The kernels this project adds to (or, for Conv2DBackpropInput, replaces in) the WASM backend. */
+export const projectKernels: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+  unsortedSegmentSumConfig,
+];
+
+/**
+ * Registers the project's kernels; safe to call any number of times. Registration is global to the
+ * TF.js kernel registry and takes effect for the WASM backend whether or not it has started yet.
+ */
+export function registerProjectKernels(): void {
+  for (const config of projectKernels) {
+    const current = getKernel(config.kernelName, config.backendName);
+    if (current?.kernelFunc === config.kernelFunc) continue;
+    // TF.js warns on re-registration; replacing WASM's own kernel is deliberate, so make room first.
+    if (current !== undefined) unregisterKernel(config.kernelName, config.backendName);
+    registerKernel(config);
+  }
+}
