@@ -73,7 +73,11 @@ const out = {
   qat_vs_float_points: points(acc(report.qat.int8Reference), float),
   int8_reference_vs_qat_points: points(acc(report.qat.int8Reference), acc(report.qat.metrics)),
   ptq_loss_points: points(float, acc(report.ptqStatic.metrics)),
-  qat_recovered_fraction: Math.round(((acc(report.qat.metrics) - acc(report.ptqStatic.metrics)) / Math.max(1e-9, float - acc(report.ptqStatic.metrics))) * 1000) / 1000,
+  // Only meaningful when PTQ lost something: the share of that loss QAT won back.
+  qat_recovered_fraction:
+    float - acc(report.ptqStatic.metrics) > 0
+      ? Math.round(((acc(report.qat.metrics) - acc(report.ptqStatic.metrics)) / (float - acc(report.ptqStatic.metrics))) * 1000) / 1000
+      : null,
   agreement_int8_reference_vs_qat: report.qat.agreement,
   float_samples_per_s: Math.round(report.float.samplesPerS ?? 0),
   qat_samples_per_s: Math.round(report.qat.samplesPerS ?? 0),
