@@ -1,14 +1,17 @@
 // A QatLinear layer (Dense / Conv2D / DepthwiseConv2D / SeparableConv2D with its folded BN and fused
 // activation) as integer ops: int8 weights, int32 bias, the activation as an output clamp. Separable
 // convolutions become a depthwise op, an int8 intermediate tensor (the range QAT observed for it) and a
-// 1×1 convolution that carries the bias and the folded BN.
+// 1×1 convolution that carries the bias and the folded BN. LSQ layers deploy their learned steps as the
+// weight scales.
+import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import * as tf from '../tf.js';
 import type { QatLinear } from '../qat/layers/qatLinear.js';
+import { intermediateSpec } from '../qat/layers/ranges.js';
 import { activationParams, fusedClamp, INT8_ACTIVATION, isFusable } from './activationParams.js';
 import { pair, type Pads, tfPads } from './geometry.js';
 import { activationShape, type GraphBuilder } from './graph.js';
 import type { ConvGeometry, FusedActivation, QuantInfo } from './types.js';
-import { foldedWeights, type Int8Weights, quantizeBias, quantizeWeights } from './weights.js';
+import { foldedWeights, type Int8Weights, quantizeBias, quantizeWeights as quantizeMinMax, quantizeWeightsLsq } from './weights.js';
 
 /** Reasons the layer cannot be converted, checked before any conversion so all are reported at once. */
 export function linearProblems(layer: QatLinear): string[] {
@@ -21,7 +24,7 @@ export function linearProblems(layer: QatLinear): string[] {
   const out = activationParams(w.out, a.output);
   if ('problem' in out) problems.push(out.problem);
   if (a.kind === 'separable') {
-    const mid = activationParams(w.mid ?? null, a.output, 'depthwise output');
+    const mid = activationParams(w.mid ?? null, intermediateSpec(a.output), 'depthwise output');
     if ('problem' in mid) problems.push(mid.problem);
   }
   if (a.weightBits > 8) problems.push(`${a.weightBits}-bit weights do not fit in int8`);
@@ -39,11 +42,17 @@ export function convertLinear(g: GraphBuilder, layer: QatLinear, input: string):
   if (!outShape) throw new Error(`internal: ${layer.name}: unknown output shape`);
   const act = a.activation as FusedActivation;
   const name = layer.name;
+  // The weight quantizer the layer trained with: max|w| fake-quant, or LSQ on its learned steps.
+  const quantizeWeights = (t: tf.Tensor, step: LayerVariable | undefined, label: string): Int8Weights => {
+    if (a.weightQuantizer !== 'lsq') return quantizeMinMax(t, a.perChannel, a.weightBits, label);
+    if (!step) throw new Error(`internal: ${label}: LSQ weights without a step variable`);
+    return quantizeWeightsLsq(t, step.read().dataSync(), a.perChannel, a.weightBits, label);
+  };
   tf.tidy(() => {
     const folded = foldedWeights(layer);
     const bias = folded.bias ? (folded.bias.dataSync() as Float32Array) : null;
     if (a.kind === 'dense') {
-      const wq = quantizeWeights(folded.kernel, a.perChannel, a.weightBits, `${name}/kernel`);
+      const wq = quantizeWeights(folded.kernel, w.kernelStep, `${name}/kernel`);
       const ins = weighted(g, name, input, wq, bias);
       g.activation(name, outShape, out.quant, out.range);
       g.op({ kind: 'dense', name, layer: name, inputs: ins, outputs: [name], activation: act, clamp: fusedClamp(act, out.quant) });
@@ -51,14 +60,14 @@ export function convertLinear(g: GraphBuilder, layer: QatLinear, input: string):
     }
     const geometry = convGeometry(layer, x.shape);
     if (a.kind === 'conv2d') {
-      const wq = quantizeWeights(folded.kernel, a.perChannel, a.weightBits, `${name}/kernel`);
+      const wq = quantizeWeights(folded.kernel, w.kernelStep, `${name}/kernel`);
       const ins = weighted(g, name, input, wq, bias);
       g.activation(name, outShape, out.quant, out.range);
       g.op({ kind: 'conv2d', name, layer: name, inputs: ins, outputs: [name], activation: act, clamp: fusedClamp(act, out.quant), ...geometry });
       return;
     }
     const depthMultiplier = a.depthMultiplier ?? 1;
-    const dwq = quantizeWeights(folded.kernel, a.perChannel, a.weightBits, `${name}/depthwise_kernel`);
+    const dwq = quantizeWeights(folded.kernel, w.kernelStep, `${name}/depthwise_kernel`);
     if (a.kind === 'depthwise') {
       const ins = weighted(g, name, input, dwq, bias);
       g.activation(name, outShape, out.quant, out.range);
@@ -66,14 +75,14 @@ export function convertLinear(g: GraphBuilder, layer: QatLinear, input: string):
       return;
     }
     // Separable: the depthwise output is its own int8 tensor (QAT fake-quantized it on the 'mid' range).
-    const mid = activationParams(w.mid!, a.output, 'depthwise output');
+    const mid = activationParams(w.mid!, intermediateSpec(a.output), 'depthwise output');
     if ('problem' in mid) throw new Error(`internal: ${name}: ${mid.problem}`);
     const midName = `${name}/depthwise`;
     const midShape = [...outShape.slice(0, -1), dwq.shape[2]!];
     const dwIns = weighted(g, midName, input, dwq, null);
     g.activation(midName, midShape, mid.quant, mid.range);
     g.op({ kind: 'depthwise', name: midName, layer: name, inputs: dwIns, outputs: [midName], activation: 'linear', clamp: [INT8_ACTIVATION.qmin, INT8_ACTIVATION.qmax], depthMultiplier, ...geometry });
-    const pwq = quantizeWeights(folded.pointwise!, a.perChannel, a.weightBits, `${name}/pointwise_kernel`);
+    const pwq = quantizeWeights(folded.pointwise!, w.pointwiseStep, `${name}/pointwise_kernel`);
     const pwName = `${name}/pointwise`;
     const pwIns = weighted(g, pwName, midName, pwq, bias);
     g.activation(name, outShape, out.quant, out.range);

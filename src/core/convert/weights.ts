@@ -2,6 +2,7 @@
 // forward pass fake-quantizes, so the deployed integers are exactly the ones the model trained with.
 import * as tf from '../tf.js';
 import { fakeQuantForward, nudgeAll } from '../quant/fakeQuantMath.js';
+import { effectiveSteps, lsqLevels } from '../quant/lsqMath.js';
 import { roundHalfEven } from '../quant/params.js';
 import type { QatLinear } from '../qat/layers/qatLinear.js';
 import { weightAbsMax } from '../qat/layers/weights.js';
@@ -82,6 +83,25 @@ export function quantizeWeights(w: tf.Tensor, perChannel: boolean, bits: number,
     data[i] = q;
   }
   return { data, shape: [...w.shape], scales: ranges.map((r) => (r.scale > 0 ? r.scale : 1)), perChannel, qmax };
+}
+
+/**
+ * LSQ weights on their learned steps (`steps`: one per output channel on the last axis, or one):
+ * q = clamp(floor(w/s + 0.5), -qmax, qmax) with s = max(step, LSQ_MIN_STEP), w/s in double — the very
+ * arithmetic of the training op (lsqMath.ts lsqForward) — and scale = s, zero point 0.
+ */
+export function quantizeWeightsLsq(w: tf.Tensor, steps: ArrayLike<number>, perChannel: boolean, bits: number, label: string): Int8Weights {
+  const channels = perChannel ? w.shape[w.rank - 1]! : 1;
+  if (steps.length !== channels) throw new Error(`internal: ${label}: ${steps.length} LSQ steps for ${channels} channel(s)`);
+  const s = effectiveSteps(steps, label);
+  const { qn, qp } = lsqLevels(bits, true, true);
+  const values = w.dataSync() as Float32Array;
+  const data = new Int8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const q = Math.floor(values[i]! / s[perChannel ? i % channels : 0]! + 0.5);
+    data[i] = q < qn ? qn : q > qp ? qp : q;
+  }
+  return { data, shape: [...w.shape], scales: Array.from(s), perChannel, qmax: qp };
 }
 
 export interface Int32Bias {

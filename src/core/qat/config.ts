@@ -1,5 +1,6 @@
 // What prepareQat does, with the defaults of the int8 deployment spec (DESIGN.md §3): 8-bit weights,
 // symmetric per output channel for convolutions; 8-bit activations on an EMA (decay 0.999) range.
+// 'lsq' (either quantizer) learns the step sizes instead (Esser et al. 2019; qat/layers/lsqActivation.ts).
 
 export type WeightQuantizer = 'minmax' | 'lsq';
 export type ActivationQuantizer = 'ema' | 'minmax' | 'lsq';
@@ -60,13 +61,11 @@ export function resolveQatConfig(partial: Partial<QatConfig> = {}): { config: Qa
   bits('weight_bits', config.weightBits, weightBits, 'an integer from 2 to 8');
   bits('activation_bits', config.activationBits, activationBits, '8 or 16');
   if (!(config.emaDecay > 0 && config.emaDecay < 1)) issues.push({ field: 'ema_decay', reason: `must be in (0, 1), got ${config.emaDecay}` });
-  // The LSQ op exists (src/core/quant/lsq.ts) but the layers and int8 conversion do not use a learned
-  // step yet: refuse it rather than silently train with observers instead.
-  if (config.weightQuantizer !== 'minmax') {
-    issues.push({ field: 'weight_quantizer', reason: `must be minmax (lsq is not available in prepareQat yet), got ${config.weightQuantizer}` });
+  if (!['minmax', 'lsq'].includes(config.weightQuantizer)) {
+    issues.push({ field: 'weight_quantizer', reason: `must be minmax or lsq, got ${config.weightQuantizer}` });
   }
-  if (!['ema', 'minmax'].includes(config.activationQuantizer)) {
-    issues.push({ field: 'activation_quantizer', reason: `must be ema or minmax (lsq is not available in prepareQat yet), got ${config.activationQuantizer}` });
+  if (!['ema', 'minmax', 'lsq'].includes(config.activationQuantizer)) {
+    issues.push({ field: 'activation_quantizer', reason: `must be ema, minmax or lsq, got ${config.activationQuantizer}` });
   }
   for (const [name, o] of Object.entries(config.layers)) {
     bits(`layers.${name}.weight_bits`, o.weightBits, weightBits, 'an integer from 2 to 8');

@@ -93,9 +93,13 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
     throw new QatConfigError(unknownOverrides.map((n) => ({ field: `layers.${n}`, reason: 'names no layer of the model' })));
   }
 
-  const activationSpec = (name: string, fixed?: [number, number]): ActivationQuantSpec => {
+  // `after` is the activation the quantized tensor comes out of: an LSQ grid is unsigned after relu/relu6
+  // (all of its levels are usable), signed otherwise.
+  const activationSpec = (name: string, fixed?: [number, number], after?: string | null): ActivationQuantSpec => {
     const bits = config.layers[name]?.activationBits ?? config.activationBits;
-    return { bits, kind: config.activationQuantizer === 'minmax' ? 'minmax' : 'ema', decay: config.emaDecay, ...(fixed ? { fixed } : {}) };
+    const kind = config.activationQuantizer;
+    const lsq = kind === 'lsq' ? { signed: after !== 'relu' && after !== 'relu6' } : {};
+    return { bits, kind, decay: config.emaDecay, ...lsq, ...(fixed ? { fixed } : {}) };
   };
   // Softmax outputs live in [0, 1): TFLite fixes their int8 scale at 1/256 (zero point -128).
   const softmaxRange = (bits: number): [number, number] => [0, 1 - 2 ** -bits];
@@ -115,8 +119,8 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
   };
   const apply = (layer: Layer, inputs: SymbolicTensor[]): SymbolicTensor =>
     layer.apply(inputs.length === 1 ? inputs[0]! : inputs) as SymbolicTensor;
-  const quantizeAfter = (name: string, t: SymbolicTensor, fixed?: [number, number]): SymbolicTensor =>
-    apply(new QatQuantize({ name: `${name}_quant`, output: activationSpec(name, fixed) }), [t]);
+  const quantizeAfter = (name: string, t: SymbolicTensor, fixed?: [number, number], after?: string | null): SymbolicTensor =>
+    apply(new QatQuantize({ name: `${name}_quant`, output: activationSpec(name, fixed, after) }), [t]);
 
   // Inputs: a fresh Input per model input, quantized as the runtime's first QuantizeLinear.
   const newInputs = model.inputs.map((t) => {
@@ -196,7 +200,8 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
         batchNorm: bnConf ? { epsilon: bnConf.epsilon as number, momentum: bnConf.momentum as number } : null,
         weightBits,
         perChannel,
-        output: activationSpec(layer.name),
+        ...(config.weightQuantizer === 'lsq' ? { weightQuantizer: 'lsq' as const } : {}),
+        output: activationSpec(layer.name, undefined, act),
       };
       if (kind !== 'dense' && conf.dataFormat === 'channelsFirst') {
         keepFloat('channels-first data format is not supported');
@@ -227,7 +232,7 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
         continue;
       }
       const bits = override?.activationBits ?? config.activationBits;
-      tensors.set(layer.name, quantizeAfter(layer.name, apply(clone(layer), inputs), act === 'softmax' ? softmaxRange(bits) : undefined));
+      tensors.set(layer.name, quantizeAfter(layer.name, apply(clone(layer), inputs), act === 'softmax' ? softmaxRange(bits) : undefined, act));
       reports.push({ name: layer.name, className: c, treatment: 'requantized' });
       continue;
     }
@@ -262,5 +267,7 @@ function copyWeights(copies: [Layer, Layer][], linear: Map<QatLinear, { linear: 
       w.movingMean!.write(bw[i++]!);
       w.movingVariance!.write(bw[i++]!);
     }
+    // LSQ weight steps start from the folded float weights, so they need the BN statistics above.
+    qat.initLsqSteps();
   }
 }

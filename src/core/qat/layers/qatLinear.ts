@@ -6,12 +6,16 @@
 // is scaled by gamma / sqrt(running_var + eps) before fake-quant, the conv output is unscaled again,
 // and BN then normalises with the batch statistics while training (updating the running ones) or with
 // the running statistics once frozen and at inference — where the result equals the folded int8 layer.
+//
+// With weightQuantizer 'lsq' the folded weights are quantized on trainable steps (one per output
+// channel, or one per tensor), layer weights initialised by initLsqSteps(); with an 'lsq' output spec
+// the output (and a separable layer's depthwise output) has a trainable scalar step (lsqActivation.ts).
 import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf.js';
 import { activation } from '../activations.js';
 import { convOutputLength, type Padding, pair } from '../shapes.js';
-import { type ActivationQuantSpec, DEFAULT_MODE, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
-import { quantizeWeights } from './weights.js';
+import { type ActivationQuantSpec, DEFAULT_MODE, intermediateSpec, isLsq, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
+import { initialWeightStep, quantizeWeights, quantizeWeightsLsq } from './weights.js';
 
 export type LinearKind = 'dense' | 'conv2d' | 'depthwise' | 'separable';
 
@@ -31,6 +35,8 @@ export interface QatLinearArgs {
   batchNorm?: { epsilon: number; momentum: number } | null;
   weightBits: number;
   perChannel: boolean;
+  /** 'lsq': learned weight steps; absent (older configs) or 'minmax': max|w| of the folded weights. */
+  weightQuantizer?: 'minmax' | 'lsq';
   output: ActivationQuantSpec;
 }
 
@@ -44,6 +50,16 @@ interface Weights {
   movingVariance?: LayerVariable;
   out: RangeVars;
   mid?: RangeVars;
+  /** LSQ weight steps: of the kernel (depthwise kernel for depthwise/separable) and the pointwise kernel. */
+  kernelStep?: LayerVariable;
+  pointwiseStep?: LayerVariable;
+}
+
+/** Folded kernels in the layout they are quantized in (the output-channel axis last). */
+interface FoldedKernels {
+  /** dense [cin, cout]; conv2d [kh, kw, cin, cout]; depthwise/separable [kh, kw, cin * mult]. */
+  kernel: tf.Tensor;
+  pointwise: tf.Tensor | null;
 }
 
 export class QatLinear extends layers.Layer {
@@ -89,6 +105,16 @@ export class QatLinear extends layers.Layer {
     const range = (prefix: string): RangeVars => ({ min: add(`${prefix}_min`, [], false), max: add(`${prefix}_max`, [], false), seen: add(`${prefix}_seen`, [], false) });
     if (a.kind === 'separable') w.mid = range('depthwise_act');
     w.out = range('act');
+    // LSQ variables come after all the others, so a minmax/EMA layer's weight list is unchanged.
+    if (a.weightQuantizer === 'lsq') {
+      const kernelChannels = a.kind === 'dense' || a.kind === 'conv2d' ? cout : cin * mult;
+      w.kernelStep = add(a.kind === 'dense' || a.kind === 'conv2d' ? 'kernel_step' : 'depthwise_kernel_step', a.perChannel ? [kernelChannels] : [], true);
+      if (a.kind === 'separable') w.pointwiseStep = add('pointwise_kernel_step', a.perChannel ? [cout] : [], true);
+    }
+    if (isLsq(a.output)) {
+      if (w.mid) w.mid.step = add('depthwise_act_step', [], true);
+      w.out.step = add('act_step', [], true);
+    }
     this.w = w as Weights;
     this.built = true;
   }
@@ -126,38 +152,75 @@ export class QatLinear extends layers.Layer {
     return tf.div(this.w.gamma!.read(), tf.sqrt(tf.add(this.w.movingVariance!.read(), bn.epsilon)));
   }
 
+  /**
+   * BN-scaled kernels, flattened to the layout they are quantized in. The same ops (and so the same
+   * float32 values) as convert/weights.ts foldedWeights.
+   */
+  private folded(bnScale: tf.Tensor | null): FoldedKernels {
+    const a = this.args;
+    const kernel = this.w.kernel.read();
+    if (a.kind === 'dense' || a.kind === 'conv2d') return { kernel: bnScale ? tf.mul(kernel, bnScale) : kernel, pointwise: null };
+    // Depthwise kernels are [kh, kw, cin, mult]; output channel c * mult + m is one quantization channel.
+    const [kh, kw, cin, mult] = kernel.shape as [number, number, number, number];
+    const dwScale = a.kind === 'depthwise' && bnScale ? tf.reshape(bnScale, [cin, mult]) : null;
+    const flatKernel = tf.reshape(dwScale ? tf.mul(kernel, dwScale) : kernel, [kh, kw, cin * mult]);
+    if (a.kind === 'depthwise') return { kernel: flatKernel, pointwise: null };
+    const pw = this.w.pointwise!.read();
+    return { kernel: flatKernel, pointwise: bnScale ? tf.mul(pw, bnScale) : pw };
+  }
+
+  /** Fake-quantizes a folded kernel (output channels on its last axis) as the layer's weight quantizer says. */
+  private quantizeKernel(w: tf.Tensor, step: LayerVariable | undefined, label: string): tf.Tensor {
+    const a = this.args;
+    const axis = a.perChannel ? w.rank - 1 : null;
+    if (a.weightQuantizer === 'lsq') {
+      if (!step) throw new Error(`internal: ${label}: LSQ weights without a step variable`);
+      return quantizeWeightsLsq(w, step.read(), axis, a.weightBits, label);
+    }
+    return quantizeWeights(w, axis, a.weightBits, label);
+  }
+
+  /**
+   * LSQ: sets every weight step to the paper's initial value from the current folded weights
+   * (prepareQat calls it once the float weights and BN statistics are copied in). No-op otherwise.
+   */
+  initLsqSteps(): void {
+    const a = this.args;
+    if (a.weightQuantizer !== 'lsq') return;
+    tf.tidy(() => {
+      const f = this.folded(this.bnScale());
+      const init = (w: tf.Tensor) => initialWeightStep(w, a.perChannel ? w.rank - 1 : null, a.weightBits);
+      this.w.kernelStep!.write(init(f.kernel));
+      if (f.pointwise) this.w.pointwiseStep!.write(init(f.pointwise));
+    });
+  }
+
   /** The convolution (or matmul) with fake-quantized, BN-scaled weights, unscaled again after. */
   private linear(x: tf.Tensor, bnScale: tf.Tensor | null, training: boolean): tf.Tensor {
     const a = this.args;
-    const bits = a.weightBits;
-    const perChannel = a.perChannel;
     const [sh, sw] = pair(a.strides, 1);
     const [dh, dw] = pair(a.dilationRate, 1);
     const pad = a.padding ?? 'valid';
-    const kernel = this.w.kernel.read();
+    const folded = this.folded(bnScale);
     if (a.kind === 'dense') {
-      const wq = quantizeWeights(bnScale ? tf.mul(kernel, bnScale) : kernel, perChannel ? 1 : null, bits, `${this.name}/kernel`);
+      const wq = this.quantizeKernel(folded.kernel, this.w.kernelStep, `${this.name}/kernel`);
       const flat = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
       const y = tf.matMul(flat, wq);
       const out = x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), a.units!]);
       return bnScale ? tf.div(out, bnScale) : out;
     }
     if (a.kind === 'conv2d') {
-      const wq = quantizeWeights(bnScale ? tf.mul(kernel, bnScale) : kernel, perChannel ? 3 : null, bits, `${this.name}/kernel`);
+      const wq = this.quantizeKernel(folded.kernel, this.w.kernelStep, `${this.name}/kernel`);
       const y = tf.conv2d(x as tf.Tensor4D, wq as tf.Tensor4D, [sh, sw], pad, 'NHWC', [dh, dw]);
       return bnScale ? tf.div(y, bnScale) : y;
     }
-    // Depthwise kernels are [kh, kw, cin, mult]; output channel c * mult + m is one quantization channel.
-    const [kh, kw, cin, mult] = kernel.shape as [number, number, number, number];
-    const dwScale = a.kind === 'depthwise' && bnScale ? tf.reshape(bnScale, [cin, mult]) : null;
-    const flatKernel = tf.reshape(dwScale ? tf.mul(kernel, dwScale) : kernel, [kh, kw, cin * mult]);
-    const dwq = tf.reshape(quantizeWeights(flatKernel, perChannel ? 2 : null, bits, `${this.name}/depthwise_kernel`), [kh, kw, cin, mult]);
+    const [kh, kw, cin, mult] = this.w.kernel.read().shape as [number, number, number, number];
+    const dwq = tf.reshape(this.quantizeKernel(folded.kernel, this.w.kernelStep, `${this.name}/depthwise_kernel`), [kh, kw, cin, mult]);
     let y: tf.Tensor = tf.depthwiseConv2d(x as tf.Tensor4D, dwq as tf.Tensor4D, [sh, sw], pad, 'NHWC', [dh, dw]);
-    if (a.kind === 'depthwise') return dwScale ? tf.div(y, bnScale!) : y;
+    if (a.kind === 'depthwise') return bnScale ? tf.div(y, bnScale) : y;
     // Separable: the depthwise output is an int8 tensor of its own in the runtime.
-    y = observeAndQuantize(this.mode, this.w.mid!, y, a.output, training, `${this.name}/depthwise_output`);
-    const pw = this.w.pointwise!.read();
-    const pwq = quantizeWeights(bnScale ? tf.mul(pw, bnScale) : pw, perChannel ? 3 : null, bits, `${this.name}/pointwise_kernel`);
+    y = observeAndQuantize(this.mode, this.w.mid!, y, intermediateSpec(a.output), training, `${this.name}/depthwise_output`);
+    const pwq = this.quantizeKernel(folded.pointwise!, this.w.pointwiseStep, `${this.name}/pointwise_kernel`);
     const z = tf.conv2d(y as tf.Tensor4D, pwq as tf.Tensor4D, 1, 'valid');
     return bnScale ? tf.div(z, bnScale) : z;
   }

@@ -1,9 +1,10 @@
 // A standalone activation quantizer: the model input, the outputs of ops that compute new values
 // without weights (Add, Concatenate, average pools, a lone activation, softmax), and re-entry from a
-// layer kept in float. Identity in shape; fake-quantizes on its observed (or fixed) range.
+// layer kept in float. Identity in shape; fake-quantizes on its observed (or fixed) range, or on a
+// learned LSQ step (lsqActivation.ts).
 import { initializers, layers, type Shape } from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf.js';
-import { type ActivationQuantSpec, DEFAULT_MODE, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
+import { type ActivationQuantSpec, DEFAULT_MODE, isLsq, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
 
 export interface QatQuantizeArgs {
   name: string;
@@ -24,6 +25,7 @@ export class QatQuantize extends layers.Layer {
   override build(): void {
     const add = (n: string) => this.addWeight(n, [], 'float32', initializers.zeros(), undefined, false);
     this.range = { min: add('act_min'), max: add('act_max'), seen: add('act_seen') };
+    if (isLsq(this.args.output)) this.range.step = this.addWeight('act_step', [], 'float32', initializers.zeros(), undefined, true);
     this.built = true;
   }
 

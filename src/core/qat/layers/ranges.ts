@@ -1,42 +1,14 @@
 // Activation ranges of QAT layers: min/max (and a "seen" flag) held as non-trainable layer weights,
 // so they are saved with the model, restored bit for bit, and averaged across data-parallel shards.
-// Updated eagerly inside `call` in training mode by the observers of src/core/quant/observers.
-import type { LayerVariable } from '@tensorflow/tfjs-layers';
+// Updated eagerly inside `call` in training mode by the observers of src/core/quant/observers, or,
+// for LSQ, mirrored from the learned step (lsqActivation.ts).
 import * as tf from '../../tf.js';
 import { fakeQuant } from '../../quant/fakeQuant.js';
 import { createObserver, type Observer } from '../../quant/observers/index.js';
+import { observeAndQuantizeLsq } from './lsqActivation.js';
+import type { ActivationQuantSpec, QatModeFlags, RangeVars } from './rangeTypes.js';
 
-export interface RangeVars {
-  min: LayerVariable;
-  max: LayerVariable;
-  /** 0 until the first batch was observed (or a calibration set the range). */
-  seen: LayerVariable;
-}
-
-export interface ActivationQuantSpec {
-  bits: number;
-  kind: 'ema' | 'minmax';
-  decay: number;
-  /** A range fixed by the op (softmax: [0, 255/256] for an int8 scale of 1/256), never observed. */
-  fixed?: [number, number];
-}
-
-/**
- * What a QAT layer does with its activation ranges right now; set on every QAT layer of a model at once
- * by setQatMode (schedules, calibration, weights-only evaluation).
- */
-export interface QatModeFlags {
-  /** Training stops moving the ranges (the torchvision recipe freezes them late in training). */
-  observersFrozen: boolean;
-  /** BN normalises with its running statistics even in training, and stops updating them. */
-  batchNormFrozen: boolean;
-  /** Post-training calibration: every activation goes to this sink (inference mode) instead of an observer. */
-  calibrationSink: CalibrationSink | null;
-  /** False evaluates weights-only ("dynamic") quantization: activations stay float. */
-  activationQuantization: boolean;
-}
-
-export type CalibrationSink = (label: string, range: RangeVars, activation: tf.Tensor) => void;
+export type { ActivationQuantSpec, CalibrationSink, QatModeFlags, RangeVars } from './rangeTypes.js';
 
 export const DEFAULT_MODE: Readonly<QatModeFlags> = Object.freeze({
   observersFrozen: false,
@@ -47,9 +19,23 @@ export const DEFAULT_MODE: Readonly<QatModeFlags> = Object.freeze({
 
 /** Observes (training or calibration) and fake-quantizes one activation, as the layer's mode says. */
 export function observeAndQuantize(mode: QatModeFlags, r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec, training: boolean, label: string): tf.Tensor {
+  if (isLsq(spec)) return observeAndQuantizeLsq(mode, r, y, spec, training, label);
   if (mode.calibrationSink && !spec.fixed) mode.calibrationSink(label, r, y);
   else if (training && !mode.observersFrozen) updateRange(r, y, spec);
   return mode.activationQuantization ? quantizeActivation(r, y, spec, label) : y;
+}
+
+/** A learned-step activation (a fixed range, e.g. softmax's, stays a fixed fake-quant). */
+export function isLsq(spec: ActivationQuantSpec): boolean {
+  return spec.kind === 'lsq' && !spec.fixed;
+}
+
+/**
+ * The spec of a separable convolution's depthwise output: the layer's own output spec, except that an
+ * LSQ grid is signed there, since the fused activation only comes after the pointwise convolution.
+ */
+export function intermediateSpec(spec: ActivationQuantSpec): ActivationQuantSpec {
+  return spec.kind === 'lsq' ? { ...spec, signed: true } : spec;
 }
 
 // One observer per range, adopting the layer's own variables (so they are saved and merged with it).
@@ -57,6 +43,7 @@ const observers = new WeakMap<RangeVars, Observer>();
 
 export function updateRange(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec): void {
   if (spec.fixed) return;
+  if (spec.kind === 'lsq') throw new Error(`internal: ${r.min.name}: an LSQ range has no observer`);
   let observer = observers.get(r);
   if (!observer) {
     observer = createObserver(spec.kind, {
