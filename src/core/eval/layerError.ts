@@ -1,19 +1,20 @@
 // Per-layer quantization error, for reports: SQNR (dB) of each quantized layer's weights (after BN
-// folding) and of its output activation against the float model's, on sample inputs.
+// folding) and of its output activation, the QAT model against the very same weights unquantized (so
+// what QAT training changed in the weights does not count as quantization error), on sample inputs.
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import * as tf from '../tf.js';
 import { QatLinear } from '../qat/layers/qatLinear.js';
 import { weightAbsMax } from '../qat/layers/weights.js';
 import { fakeQuant } from '../quant/fakeQuant.js';
-import type { LayerReport } from '../qat/prepare.js';
+import { qatLayers, setQatMode } from '../qat/mode.js';
 
 export interface LayerError {
   name: string;
   weightBits: number;
   /** 10·log10(Σ w² / Σ (w − q(w))²) over the folded weights; Infinity when quantization is exact. */
   weightSqnrDb: number;
-  /** Same for the layer's output activation, float model vs QAT model, on the sample batch. */
+  /** Same for the layer's output activation: the model unquantized vs quantized, on the sample batch. */
   outputSqnrDb: number | null;
   params: number;
   /** Multiply-accumulates per sample. */
@@ -59,19 +60,20 @@ function macs(layer: QatLinear): number {
   return depthwise + spatial * pw[2]! * pw[3]!;
 }
 
-export function layerErrors(qatModel: LayersModel, floatModel: LayersModel, reports: LayerReport[], sample: tf.Tensor): LayerError[] {
+export function layerErrors(qatModel: LayersModel, sample: tf.Tensor): LayerError[] {
   const linear = qatModel.layers.filter((l): l is QatLinear => l instanceof QatLinear);
-  // The float tensor matching a fused QAT layer is the output of the last layer it absorbed.
-  const floatTail = (name: string) => {
-    const fused = reports.find((r) => r.name === name)?.with ?? [];
-    return floatModel.getLayer(fused.length ? fused[fused.length - 1]! : name);
-  };
   const outputs = tf.tidy(() => {
-    const q = tfl.model({ inputs: qatModel.inputs, outputs: linear.map((l) => l.output as SymbolicTensor) });
-    const f = tfl.model({ inputs: floatModel.inputs, outputs: linear.map((l) => floatTail(l.name).output as SymbolicTensor) });
-    const qo = [q.predict(sample)].flat() as tf.Tensor[];
-    const fo = [f.predict(sample)].flat() as tf.Tensor[];
-    return linear.map((_, i) => sqnrDb(fo[i]!, qo[i]!));
+    const probe = tfl.model({ inputs: qatModel.inputs, outputs: linear.map((l) => l.output as SymbolicTensor) });
+    const run = () => [probe.predict(sample)].flat() as tf.Tensor[];
+    const quantized = run();
+    const saved = qatLayers(qatModel).map((l) => [l, { ...l.mode }] as const);
+    setQatMode(qatModel, { activationQuantization: false, weightQuantization: false });
+    try {
+      const float = run();
+      return linear.map((_, i) => sqnrDb(float[i]!, quantized[i]!));
+    } finally {
+      for (const [layer, mode] of saved) layer.mode = mode;
+    }
   });
   return linear.map((layer, i) => {
     const weightSqnrDb = tf.tidy(() => {

@@ -127,7 +127,7 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
       maxAbsOutputDiff: agree.maxAbsDiff,
     };
     const sample = tf.slice(xTest, 0, Math.min(256, xTest.shape[0]!));
-    const layers = layerErrors(prepared.model, floatModel, prepared.layers, sample);
+    const layers = layerErrors(prepared.model, sample);
     sample.dispose();
     return {
       task: o.task,

@@ -3,6 +3,7 @@
 // tf.train's optimizers key slots by the engine's uniquified variable names (fc1/kernel_3 …), which
 // change whenever a second copy of a model is built, and cannot take a per-step learning rate.
 import * as tf from '../tf.js';
+import { ADAM_UPDATE, adamUpdate, hasUpdateKernel, SGD_UPDATE, sgdUpdate } from './fusedUpdates.js';
 import { assertRecordFits, fromRecord, type TensorRecord, toRecord } from './tensorRecord.js';
 
 export type OptimizerConfig =
@@ -80,6 +81,28 @@ class Adam implements Optimizer {
     const bc1 = 1 - Math.pow(this.beta1, t);
     const bc2 = Math.sqrt(1 - Math.pow(this.beta2, t));
     // w -= lr/bc1 · m / (sqrt(v)/bc2 + eps)  ==  w -= (lr·bc2/bc1) · m / (sqrt(v) + eps·bc2): one scalar each.
+    if (hasUpdateKernel(ADAM_UPDATE)) {
+      // One pass per weight (src/engine's kernel), rounding as the ops below do.
+      const attrs = {
+        beta1: this.beta1,
+        beta2: this.beta2,
+        oneMinusBeta1: 1 - this.beta1,
+        oneMinusBeta2: 1 - this.beta2,
+        stepSize: (lr * bc2) / bc1,
+        epsilon: this.eps * bc2,
+      };
+      params.forEach((p, i) => {
+        const g = grads[i];
+        if (g == null) return;
+        const m = this.slots.get(`${p.key}/m`, p.variable);
+        const v = this.slots.get(`${p.key}/v`, p.variable);
+        const [w1, m1, v1] = adamUpdate(p.variable, m, v, g, attrs);
+        m.assign(m1);
+        v.assign(v1);
+        p.variable.assign(w1);
+      });
+      return;
+    }
     const stepSize = tf.scalar((lr * bc2) / bc1);
     const eps = tf.scalar(this.eps * bc2);
     const b1 = tf.scalar(this.beta1);
@@ -119,6 +142,18 @@ class Sgd implements Optimizer {
   ) {}
 
   update(params: readonly ParamRef[], grads: ReadonlyArray<tf.Tensor | undefined>, lr: number): void {
+    if (hasUpdateKernel(SGD_UPDATE)) {
+      const attrs = { lr, momentum: this.momentum, nesterov: this.nesterov };
+      params.forEach((p, i) => {
+        const g = grads[i];
+        if (g == null) return;
+        const buf = this.momentum !== 0 ? this.slots.get(`${p.key}/momentum`, p.variable) : null;
+        const [w1, b1] = sgdUpdate(p.variable, g, buf, attrs);
+        if (buf) buf.assign(b1!);
+        p.variable.assign(w1!);
+      });
+      return;
+    }
     const rate = tf.scalar(lr);
     const mu = tf.scalar(this.momentum);
     params.forEach((p, i) => {

@@ -5,6 +5,7 @@ import * as tf from '../../../src/core/tf.js';
 import { evaluatePredictor, modelPredictor } from '../../../src/core/eval/metrics.js';
 import { layerErrors } from '../../../src/core/eval/layerError.js';
 import { calibrate, weightsOnly } from '../../../src/core/ptq/calibrate.js';
+import { qatLayers } from '../../../src/core/qat/mode.js';
 import { prepareQat } from '../../../src/core/qat/prepare.js';
 import { createCalibrator } from '../../../src/core/quant/observers/index.js';
 import { useBackend } from '../../support/backends.js';
@@ -56,12 +57,13 @@ describe('post-training quantization', () => {
   });
 
   it('weights-only PTQ leaves activations float and reports per-layer SQNR', () => {
-    const { model, layers } = prepareQat(float);
+    const { model } = prepareQat(float);
     weightsOnly(model);
     const acc = evaluatePredictor(modelPredictor(model), data.xTest, data.yTest, 'classification').accuracy!;
     const floatAcc = evaluatePredictor(modelPredictor(float), data.xTest, data.yTest, 'classification').accuracy!;
     expect(Math.abs(acc - floatAcc)).toBeLessThanOrEqual(0.02);
-    const errors = layerErrors(model, float, layers, tf.slice(data.xTest, 0, 32));
+    const errors = layerErrors(model, tf.slice(data.xTest, 0, 32));
+    expect(qatLayers(model).every((l) => !l.mode.activationQuantization && l.mode.weightQuantization)).toBe(true);
     expect(errors.map((e) => e.name)).toEqual(['h', 'out']);
     for (const e of errors) {
       // 8-bit symmetric weights: ~6 dB per bit, minus the spread of the values.
@@ -72,7 +74,7 @@ describe('post-training quantization', () => {
     expect(errors[0]!.params).toBe(13 * 16 + 16);
     const four = prepareQat(float, { weightBits: 4 });
     weightsOnly(four.model);
-    const e4 = layerErrors(four.model, float, four.layers, tf.slice(data.xTest, 0, 32));
+    const e4 = layerErrors(four.model, tf.slice(data.xTest, 0, 32));
     expect(e4[0]!.weightSqnrDb).toBeLessThan(errors[0]!.weightSqnrDb - 15);
   });
 });

@@ -172,6 +172,7 @@ export class QatLinear extends layers.Layer {
   /** Fake-quantizes a folded kernel (output channels on its last axis) as the layer's weight quantizer says. */
   private quantizeKernel(w: tf.Tensor, step: LayerVariable | undefined, label: string): tf.Tensor {
     const a = this.args;
+    if (!this.mode.weightQuantization) return w;
     const axis = a.perChannel ? w.rank - 1 : null;
     if (a.weightQuantizer === 'lsq') {
       if (!step) throw new Error(`internal: ${label}: LSQ weights without a step variable`);

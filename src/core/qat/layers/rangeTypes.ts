@@ -38,6 +38,8 @@ export interface QatModeFlags {
   calibrationSink: CalibrationSink | null;
   /** False evaluates weights-only ("dynamic") quantization: activations stay float. */
   activationQuantization: boolean;
+  /** False leaves weights in float too: the same model without any quantization (per-layer error reports). */
+  weightQuantization: boolean;
 }
 
 export type CalibrationSink = (label: string, range: RangeVars, activation: tf.Tensor) => void;

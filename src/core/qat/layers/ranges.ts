@@ -15,6 +15,7 @@ export const DEFAULT_MODE: Readonly<QatModeFlags> = Object.freeze({
   batchNormFrozen: false,
   calibrationSink: null,
   activationQuantization: true,
+  weightQuantization: true,
 });
 
 /** Observes (training or calibration) and fake-quantizes one activation, as the layer's mode says. */
