@@ -10,6 +10,25 @@ const PROJECT_KERNELS = [
   'DepthwiseConv2dNativeBackpropFilter',
   'DepthwiseConv2dNativeBackpropInput',
   'UnsortedSegmentSum',
+  // Replaced for speed (tests/engine/wasm-replaced-kernels.test.ts).
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Tile',
+  'MaxPoolGrad',
+  'Sum',
+  'Mean',
+  'Identity',
+  'Cast',
+  'FusedBatchNorm',
+  'Add',
+  'Sub',
+  'Multiply',
+  'RealDiv',
+  // Single-pass optimizer updates, for wasm and cpu (tests/core/train/fusedUpdates.test.ts).
+  'QatAdamUpdate',
+  'QatSgdUpdate',
+  'QatAdamUpdate',
+  'QatSgdUpdate',
 ];
 
 function processHandlers(): number {
@@ -57,7 +76,7 @@ describe('selectBackend', () => {
 
   it('registers the project kernels for WASM, replacing its own Conv2DBackpropInput', () => {
     for (const config of projectKernels) {
-      expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
+      expect(tf.getKernel(config.kernelName, config.backendName)?.kernelFunc).toBe(config.kernelFunc);
     }
     expect(projectKernels.map((k) => k.kernelName).sort()).toEqual([...PROJECT_KERNELS].sort());
   });

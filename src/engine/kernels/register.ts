@@ -2,19 +2,39 @@
 // its Conv2DBackpropInput back over ours.
 import '@tensorflow/tfjs-backend-wasm';
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { optimizerUpdateConfigs } from './optimizer-updates.js';
+import { batchMatMulConfig, fusedMatMulConfig } from './wasm/batch-matmul.js';
+import { fusedBatchNormConfig } from './wasm/batch-norm.js';
+import { channelBinaryConfigs } from './wasm/channel-binary.js';
 import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './wasm/depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './wasm/depthwise-backprop-input.js';
+import { maxPoolGradConfig } from './wasm/max-pool-grad.js';
+import { meanConfig, sumConfig } from './wasm/reduce-leading.js';
+import { castConfig, identityConfig } from './wasm/share.js';
+import { tileConfig } from './wasm/tile.js';
 import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum.js';
 
-/** The kernels this project adds to (or, for Conv2DBackpropInput, replaces in) the WASM backend. */
+/** The kernels this project adds to (or replaces in) the WASM backend, and the fused optimizer
+ *  updates (WASM and CPU). */
 export const projectKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
   unsortedSegmentSumConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  tileConfig,
+  maxPoolGradConfig,
+  sumConfig,
+  meanConfig,
+  identityConfig,
+  castConfig,
+  fusedBatchNormConfig,
+  ...channelBinaryConfigs,
+  ...optimizerUpdateConfigs,
 ];
 
 /**

@@ -1,0 +1,364 @@
+// Hot loops as WebAssembly SIMD that run on the TF.js WASM heap itself: a small module assembled here
+// byte by byte and instantiated on the memory the WASM backend exports, so it reads and writes tensors
+// in place. (No toolchain is needed; the bytes are checked by WebAssembly.Module, the results by the
+// engine tests against the CPU backend.)
+//
+// adam: f32x4 add/sub/mul/div/sqrt are IEEE float32 operations, the ones the op-by-op form's kernels
+// perform, in the same order: the same bits. A JavaScript loop with Math.fround after every operation
+// (to get those bits) ran ≈ 4 ms per mlp update; this ≈ 0.5 ms.
+// maxPoolWindow: one pooling window, four channels per step: the first strict maximum of each channel
+// (the CPU backend's rule) gets the window's dy added.
+// affine: (x - mean)·factor + offset per channel, for batch norm.
+// addStrided: a strided float32 add (scalar), the scatter of an input gradient's columns.
+// add/sub/subFrom/mul/div/divInto: a tensor with a per-channel vector (the same f32x4 operations
+// XNNPACK's broadcasting kernels run, so the same bits).
+// dotRows16: one input channel's row of taps against 16 output channels of dy, for filter gradients
+// of convolutions with few input channels.
+
+// The WebAssembly API as far as this file uses it (the project's TypeScript libs do not declare it).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Unsigned LEB128. */
+function u32(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...u32(body.length), ...body];
+}
+
+function vec(items: number[][]): number[] {
+  return [...u32(items.length), ...items.flat()];
+}
+
+function name(s: string): number[] {
+  const bytes = [...new TextEncoder().encode(s)];
+  return [...u32(bytes.length), ...bytes];
+}
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+const op = {
+  get: (i: number) => [0x20, ...u32(i)],
+  set: (i: number) => [0x21, ...u32(i)],
+  i32Add: [0x6a],
+  i32GeU: [0x4f],
+  i32Const: (n: number) => [0x41, ...u32(n)], // small non-negative constants only (< 64)
+  tee: (i: number) => [0x22, ...u32(i)],
+  i32GeS: [0x4e],
+  f32Load: (offset: number) => [0x2a, 0x00, ...u32(offset)],
+  f32Store: [0x38, 0x00, 0x00],
+  f32Add: [0x92],
+  v128Const: (bytes: number[]) => [0xfd, 0x0c, ...bytes],
+  gt: [0xfd, 0x44], // f32x4.gt
+  bitselect: [0xfd, 0x52],
+  i32Splat: [0xfd, 0x11],
+  i32x4Add: [0xfd, 0xae, 0x01],
+  extractI32: (lane: number) => [0xfd, 0x1b, lane],
+  load: [0xfd, 0x00, 0x00, 0x00], // v128.load align=1 offset=0
+  store: [0xfd, 0x0b, 0x00, 0x00],
+  loadAt: (offset: number) => [0xfd, 0x00, 0x00, ...u32(offset)],
+  storeAt: (offset: number) => [0xfd, 0x0b, 0x00, ...u32(offset)],
+  splat: [0xfd, 0x13], // f32x4.splat
+  sqrt: [0xfd, 0xe3, 0x01],
+  add: [0xfd, 0xe4, 0x01],
+  sub: [0xfd, 0xe5, 0x01],
+  mul: [0xfd, 0xe6, 0x01],
+  div: [0xfd, 0xe7, 0x01],
+};
+
+// Parameters: 0 w, 1 m, 2 v, 3 g, 4 wo, 5 mo, 6 vo, 7 bytes (i32); 8 b1, 9 b2, 10 c1, 11 c2, 12 step, 13 eps (f32).
+// Locals: 14 i (i32); 15 B1, 16 B2, 17 C1, 18 C2, 19 STEP, 20 EPS, 21 G, 22 M1, 23 V1 (v128).
+function adamBody(): number[] {
+  const at = (base: number) => [...op.get(base), ...op.get(14), ...op.i32Add];
+  const code = [
+    ...[8, 9, 10, 11, 12, 13].flatMap((p, k) => [...op.get(p), ...op.splat, ...op.set(15 + k)]),
+    0x02, 0x40, // block
+    0x03, 0x40, // loop
+    ...op.get(14), ...op.get(7), ...op.i32GeU, 0x0d, 0x01, // br_if 1 when i >= bytes
+    ...at(3), ...op.load, ...op.set(21),
+    // m1 = m·b1 + g·c1
+    ...at(1), ...op.load, ...op.get(15), ...op.mul, ...op.get(21), ...op.get(17), ...op.mul, ...op.add, ...op.set(22),
+    ...at(5), ...op.get(22), ...op.store,
+    // v1 = v·b2 + (g·g)·c2
+    ...at(2), ...op.load, ...op.get(16), ...op.mul, ...op.get(21), ...op.get(21), ...op.mul, ...op.get(18), ...op.mul, ...op.add, ...op.set(23),
+    ...at(6), ...op.get(23), ...op.store,
+    // w1 = w - step·(m1 / (sqrt(v1) + eps))
+    ...at(4),
+    ...at(0), ...op.load, ...op.get(19), ...op.get(22), ...op.get(23), ...op.sqrt, ...op.get(20), ...op.add, ...op.div, ...op.mul, ...op.sub,
+    ...op.store,
+    ...op.get(14), ...op.i32Const(16), ...op.i32Add, ...op.set(14),
+    0x0c, 0x00, // br 0
+    0x0b, // end loop
+    0x0b, // end block
+    0x0b, // end function
+  ];
+  const locals = vec([[1, I32], [9, V128]]);
+  const body = [...locals, ...code];
+  return [...u32(body.length), ...body];
+}
+
+function i32x4(values: number[]): number[] {
+  return [...new Uint8Array(Int32Array.from(values).buffer)];
+}
+
+// Parameters: 0 x (byte address of the window's first tap, channel 0), 1 dxDelta (dx address - x
+// address), 2 dy (byte address of the window's dy, channel 0), 3 rows, 4 cols, 5 rowBytes, 6 pixelBytes
+// (channels·4, a multiple of 16). Locals: 7 g, 8 r, 9 c, 10 rowPtr, 11 p, 12 a (i32); 13 best, 14 idx, 15 v, 16 gt (v128).
+function maxPoolBody(): number[] {
+  const negInf = [...new Uint8Array(Float32Array.from([-Infinity, -Infinity, -Infinity, -Infinity]).buffer)];
+  const loopWhile = (counter: number, limit: number, body: number[]) => [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(counter), ...op.get(limit), ...op.i32GeS, 0x0d, 0x01,
+    ...body,
+    0x0c, 0x00, 0x0b, 0x0b,
+  ];
+  const scatter = [0, 1, 2, 3].flatMap((lane) => [
+    ...op.get(14), ...op.extractI32(lane), ...op.tee(12), ...op.i32Const(0), ...op.i32GeS,
+    0x04, 0x40, // if a >= 0: dx[a] += dy[g + lane]
+    ...op.get(12), ...op.get(1), ...op.i32Add,
+    ...op.get(12), ...op.get(1), ...op.i32Add, ...op.f32Load(0),
+    ...op.get(2), ...op.get(7), ...op.i32Add, ...op.f32Load(lane * 4),
+    ...op.f32Add, ...op.f32Store,
+    0x0b,
+  ]);
+  const cols = loopWhile(9, 4, [
+    ...op.get(11), ...op.load, ...op.set(15),
+    ...op.get(15), ...op.get(13), ...op.gt, ...op.set(16),
+    ...op.get(15), ...op.get(13), ...op.get(16), ...op.bitselect, ...op.set(13),
+    ...op.get(11), ...op.i32Splat, ...op.v128Const(i32x4([0, 4, 8, 12])), ...op.i32x4Add, ...op.get(14), ...op.get(16), ...op.bitselect, ...op.set(14),
+    ...op.get(11), ...op.get(6), ...op.i32Add, ...op.set(11),
+    ...op.get(9), ...op.i32Const(1), ...op.i32Add, ...op.set(9),
+  ]);
+  const rows = loopWhile(8, 3, [
+    ...op.get(10), ...op.set(11), ...op.i32Const(0), ...op.set(9),
+    ...cols,
+    ...op.get(10), ...op.get(5), ...op.i32Add, ...op.set(10),
+    ...op.get(8), ...op.i32Const(1), ...op.i32Add, ...op.set(8),
+  ]);
+  const groups = loopWhile(7, 6, [
+    ...op.v128Const(negInf), ...op.set(13),
+    ...op.v128Const(i32x4([-1, -1, -1, -1])), ...op.set(14),
+    ...op.get(0), ...op.get(7), ...op.i32Add, ...op.set(10),
+    ...op.i32Const(0), ...op.set(8),
+    ...rows,
+    ...scatter,
+    ...op.get(7), ...op.i32Const(16), ...op.i32Add, ...op.set(7),
+  ]);
+  const body = [...vec([[6, I32], [4, V128]]), ...groups, 0x0b];
+  return [...u32(body.length), ...body];
+}
+
+// Parameters: 0 x (byte address), 1 xStride (bytes), 2 dy (byte address), 3 dyStride (bytes), 4 n, 5 out
+// (byte address of 16 floats). Locals: 6 i (i32); 7–10 acc, 11 s (v128).
+// out[0..16) = Σ_{i<n} x[i·xStride] · dy[i·dyStride + 0..16): a row of a filter gradient, 16 channels.
+function dotRows16Body(): number[] {
+  const code = [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(6), ...op.get(4), ...op.i32GeS, 0x0d, 0x01,
+    ...op.get(0), ...op.f32Load(0), ...op.splat, ...op.set(11),
+    ...[0, 1, 2, 3].flatMap((k) => [
+      ...op.get(7 + k), ...op.get(11), ...op.get(2), ...op.loadAt(16 * k), ...op.mul, ...op.add, ...op.set(7 + k),
+    ]),
+    ...op.get(0), ...op.get(1), ...op.i32Add, ...op.set(0),
+    ...op.get(2), ...op.get(3), ...op.i32Add, ...op.set(2),
+    ...op.get(6), ...op.i32Const(1), ...op.i32Add, ...op.set(6),
+    0x0c, 0x00, 0x0b, 0x0b,
+    ...[0, 1, 2, 3].flatMap((k) => [...op.get(5), ...op.get(7 + k), ...op.storeAt(16 * k)]),
+    0x0b,
+  ];
+  const body = [...vec([[1, I32], [5, V128]]), ...code];
+  return [...u32(body.length), ...body];
+}
+
+// Parameters: 0 x, 1 out, 2 params (byte addresses; params holds mean, factor, offset: three runs of
+// pixelBytes), 3 pixels, 4 pixelBytes (channels·4, a multiple of 16). Locals: 5 i, 6 g (i32).
+// out = (x - mean)·factor + offset per channel, four channels a step.
+function affineBody(): number[] {
+  const inner = [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(6), ...op.get(4), ...op.i32GeS, 0x0d, 0x01,
+    ...op.get(1), ...op.get(6), ...op.i32Add,
+    ...op.get(0), ...op.get(6), ...op.i32Add, ...op.load,
+    ...op.get(2), ...op.get(6), ...op.i32Add, ...op.load, ...op.sub,
+    ...op.get(2), ...op.get(6), ...op.i32Add, ...op.get(4), ...op.i32Add, ...op.load, ...op.mul,
+    ...op.get(2), ...op.get(6), ...op.i32Add, ...op.get(4), ...op.i32Add, ...op.get(4), ...op.i32Add, ...op.load, ...op.add,
+    ...op.store,
+    ...op.get(6), ...op.i32Const(16), ...op.i32Add, ...op.set(6),
+    0x0c, 0x00, 0x0b, 0x0b,
+  ];
+  const code = [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(5), ...op.get(3), ...op.i32GeS, 0x0d, 0x01,
+    ...op.i32Const(0), ...op.set(6),
+    ...inner,
+    ...op.get(0), ...op.get(4), ...op.i32Add, ...op.set(0),
+    ...op.get(1), ...op.get(4), ...op.i32Add, ...op.set(1),
+    ...op.get(5), ...op.i32Const(1), ...op.i32Add, ...op.set(5),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+  const body = [...vec([[2, I32]]), ...code];
+  return [...u32(body.length), ...body];
+}
+
+// Parameters: 0 dst, 1 dstStride, 2 src, 3 srcStride (bytes), 4 n. Local: 5 i.
+// dst[i·dstStride] += src[i·srcStride] for i < n (float32): the scatter of an input gradient's columns.
+function addStridedBody(): number[] {
+  const code = [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(5), ...op.get(4), ...op.i32GeS, 0x0d, 0x01,
+    ...op.get(0),
+    ...op.get(0), ...op.f32Load(0), ...op.get(2), ...op.f32Load(0), ...op.f32Add,
+    ...op.f32Store,
+    ...op.get(0), ...op.get(1), ...op.i32Add, ...op.set(0),
+    ...op.get(2), ...op.get(3), ...op.i32Add, ...op.set(2),
+    ...op.get(5), ...op.i32Const(1), ...op.i32Add, ...op.set(5),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+  const body = [...vec([[1, I32]]), ...code];
+  return [...u32(body.length), ...body];
+}
+
+/** The per-channel broadcast binary ops: name, f32x4 opcode, whether the vector is the left operand. */
+export const CHANNEL_OPS = [
+  ['add', [0xfd, 0xe4, 0x01], false],
+  ['sub', [0xfd, 0xe5, 0x01], false],
+  ['subFrom', [0xfd, 0xe5, 0x01], true],
+  ['mul', [0xfd, 0xe6, 0x01], false],
+  ['div', [0xfd, 0xe7, 0x01], false],
+  ['divInto', [0xfd, 0xe7, 0x01], true],
+] as const;
+export type ChannelOp = (typeof CHANNEL_OPS)[number][0];
+
+// Parameters: 0 x, 1 v, 2 out (byte addresses), 3 pixels, 4 pixelBytes (channels·4, a multiple of 16).
+// Locals: 5 i, 6 g. out[p, c] = x[p, c] ∘ v[c] (or v[c] ∘ x[p, c]), four channels a step.
+function channelOpBody(opcode: readonly number[], vectorFirst: boolean): number[] {
+  const xv = [...op.get(0), ...op.get(6), ...op.i32Add, ...op.load];
+  const vv = [...op.get(1), ...op.get(6), ...op.i32Add, ...op.load];
+  const inner = [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(6), ...op.get(4), ...op.i32GeS, 0x0d, 0x01,
+    ...op.get(2), ...op.get(6), ...op.i32Add,
+    ...(vectorFirst ? [...vv, ...xv] : [...xv, ...vv]), ...opcode,
+    ...op.store,
+    ...op.get(6), ...op.i32Const(16), ...op.i32Add, ...op.set(6),
+    0x0c, 0x00, 0x0b, 0x0b,
+  ];
+  const code = [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(5), ...op.get(3), ...op.i32GeS, 0x0d, 0x01,
+    ...op.i32Const(0), ...op.set(6),
+    ...inner,
+    ...op.get(0), ...op.get(4), ...op.i32Add, ...op.set(0),
+    ...op.get(2), ...op.get(4), ...op.i32Add, ...op.set(2),
+    ...op.get(5), ...op.i32Const(1), ...op.i32Add, ...op.set(5),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+  const body = [...vec([[2, I32]]), ...code];
+  return [...u32(body.length), ...body];
+}
+
+function moduleBytes(): Uint8Array {
+  const adamType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0x00];
+  const poolType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
+  const dotType = [0x60, ...vec([I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
+  const affineType = [0x60, ...vec([I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
+  const addType = affineType; // five i32 parameters too
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([adamType, poolType, dotType, affineType, addType])),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])), // memory, min 1 page, no max
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03])])),
+    ...section(
+      7,
+      vec([
+        [...name('adam'), 0x00, 0x00],
+        [...name('maxPoolWindow'), 0x00, 0x01],
+        [...name('dotRows16'), 0x00, 0x02],
+        [...name('affine'), 0x00, 0x03],
+        [...name('addStrided'), 0x00, 0x04],
+        ...CHANNEL_OPS.map(([n], i) => [...name(n), 0x00, 5 + i]),
+      ]),
+    ),
+    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first))])),
+  ]);
+}
+
+export type SimdAdam = (
+  w: number, m: number, v: number, g: number, wo: number, mo: number, vo: number, bytes: number,
+  b1: number, b2: number, c1: number, c2: number, step: number, eps: number,
+) => void;
+
+export type SimdMaxPoolWindow = (x: number, dxDelta: number, dy: number, rows: number, cols: number, rowBytes: number, pixelBytes: number) => void;
+
+export type SimdDotRows16 = (x: number, xStride: number, dy: number, dyStride: number, n: number, out: number) => void;
+
+export type SimdAffine = (x: number, out: number, params: number, pixels: number, pixelBytes: number) => void;
+
+export type SimdAddStrided = (dst: number, dstStride: number, src: number, srcStride: number, n: number) => void;
+
+export type SimdChannelOp = (x: number, v: number, out: number, pixels: number, pixelBytes: number) => void;
+
+export interface SimdKernels {
+  channelOps: Record<ChannelOp, SimdChannelOp>;
+  addStrided: SimdAddStrided;
+  adam: SimdAdam;
+  maxPoolWindow: SimdMaxPoolWindow;
+  dotRows16: SimdDotRows16;
+  affine: SimdAffine;
+}
+
+const instances = new WeakMap<WasmMemory, SimdKernels | null>();
+
+/** The SIMD loops bound to `memory`, or null where this runtime cannot compile them. */
+export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
+  if (instances.has(memory)) return instances.get(memory) ?? null;
+  let kernels: SimdKernels | null = null;
+  try {
+    const instance = new WA.Instance(new WA.Module(moduleBytes()), { env: { memory } });
+    kernels = {
+      adam: instance.exports.adam as SimdAdam,
+      maxPoolWindow: instance.exports.maxPoolWindow as SimdMaxPoolWindow,
+      dotRows16: instance.exports.dotRows16 as SimdDotRows16,
+      affine: instance.exports.affine as SimdAffine,
+      addStrided: instance.exports.addStrided as SimdAddStrided,
+      channelOps: Object.fromEntries(CHANNEL_OPS.map(([n]) => [n, instance.exports[n] as SimdChannelOp])) as Record<ChannelOp, SimdChannelOp>,
+    };
+  } catch {
+    kernels = null;
+  }
+  instances.set(memory, kernels);
+  return kernels;
+}
+
+/** The WasmMemory the WASM backend keeps its tensors in (null if it does not export it). */
+export function heapMemory(backend: unknown): WasmMemory | null {
+  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof WA.Memory ? memory : null;
+}
+
+/** The SIMD loops for a WASM backend instance, or null. */
+export function simdKernels(backend: unknown): SimdKernels | null {
+  const memory = heapMemory(backend);
+  return memory === null ? null : simdKernelsFor(memory);
+}
