@@ -1,7 +1,6 @@
 // One training step of the zoo's cnn or mlp (float or QAT) on WASM, timed and profiled kernel by kernel
 // with input shapes (the largest calls, then totals by kernel), to see what src/engine should speed up.
-//   npx tsx bench/engine-train-profile.ts [--model cnn|mlp] [--qat] [--bn-proposal] [--top N]
-// --bn-proposal patches QatLinear with the batch norm of bench/engine-bn-proposal.ts first.
+//   npx tsx bench/engine-train-profile.ts [--model cnn|mlp] [--qat] [--top N]
 import * as tf from '@tensorflow/tfjs-core';
 import { prepareQat } from '../src/core/qat/prepare.js';
 import { makeBatch } from '../src/core/train/dataset.js';
@@ -9,7 +8,6 @@ import { Trainer } from '../src/core/train/trainer.js';
 import { buildModel } from '../src/core/zoo/index.js';
 import { selectBackend } from '../src/engine/backend.js';
 import { loadMnist } from '../tests/support/datasets.js';
-import { patchQatLinear } from './engine-bn-proposal.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -18,7 +16,6 @@ const modelName = value('--model', 'cnn') as 'cnn' | 'mlp';
 const top = Number(value('--top', '25'));
 
 await selectBackend('wasm');
-if (flag('--bn-proposal')) await patchQatLinear();
 const data = loadMnist({ train: 512, test: 100, seed: 0 });
 let model = buildModel(modelName, { inputShape: [28, 28, 1], classes: 10, seed: 0 });
 if (flag('--qat')) model = prepareQat(model).model;
@@ -28,7 +25,7 @@ for (let i = 0; i < 3; i++) trainer.trainStep(batch.x, batch.y);
 const steps = 10;
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) trainer.trainStep(batch.x, batch.y);
-console.log(`${modelName}${flag('--qat') ? ' qat' : ' float'}${flag('--bn-proposal') ? ' (bn proposal)' : ''}: ${((performance.now() - t0) / steps).toFixed(1)} ms/step without profiling`);
+console.log(`${modelName}${flag('--qat') ? ' qat' : ' float'}: ${((performance.now() - t0) / steps).toFixed(1)} ms/step without profiling`);
 const info = await tf.profile(() => {
   trainer.trainStep(batch.x, batch.y);
 });

@@ -13,6 +13,7 @@
 import { initializers, layers, type LayerVariable, type Shape } from '@tensorflow/tfjs-layers';
 import * as tf from '../../tf.js';
 import { activation } from '../activations.js';
+import { batchNormTraining } from './batchNormTraining.js';
 import { convOutputLength, type Padding, pair } from '../shapes.js';
 import { type ActivationQuantSpec, DEFAULT_MODE, intermediateSpec, isLsq, observeAndQuantize, type QatModeFlags, type RangeVars } from './ranges.js';
 import { initialWeightStep, quantizeWeights, quantizeWeightsLsq } from './weights.js';
@@ -232,14 +233,13 @@ export class QatLinear extends layers.Layer {
     const gamma = this.w.gamma!.read();
     const beta = this.w.beta!.read();
     if (training && !this.mode.batchNormFrozen) {
-      const axes = z.shape.map((_, i) => i).slice(0, -1);
-      const { mean, variance } = tf.moments(z, axes);
-      tf.tidy(() => {
-        const m = bn.momentum;
-        this.w.movingMean!.write(tf.add(tf.mul(this.w.movingMean!.read(), m), tf.mul(mean, 1 - m)));
-        this.w.movingVariance!.write(tf.add(tf.mul(this.w.movingVariance!.read(), m), tf.mul(variance, 1 - m)));
-      });
-      return tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, bn.epsilon))), gamma), beta);
+      return batchNormTraining(z, gamma, beta, bn.epsilon, (mean, variance) =>
+        tf.tidy(() => {
+          const m = bn.momentum;
+          this.w.movingMean!.write(tf.add(tf.mul(this.w.movingMean!.read(), m), tf.mul(mean, 1 - m)));
+          this.w.movingVariance!.write(tf.add(tf.mul(this.w.movingVariance!.read(), m), tf.mul(variance, 1 - m)));
+        }),
+      );
     }
     // Running statistics: (z - mean) * gamma / std + beta, with gamma / std = bnScale.
     return tf.add(tf.mul(tf.sub(z, this.w.movingMean!.read()), bnScale), beta);
