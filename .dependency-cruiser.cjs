@@ -11,7 +11,7 @@ const layers = {
   db: ['db', 'config', 'errors'],
   queue: ['queue', 'config'],
   services: ['services', 'db', 'queue', 'storage', 'errors'],
-  workers: ['workers', 'services', 'core', 'data', 'export', 'storage', 'queue', 'config', 'errors', 'db', 'engine'],
+  workers: ['workers', 'services', 'core', 'data', 'export', 'storage', 'queue'],
   api: ['api', 'services', 'errors', 'config'],
   cli: null, // composition root: may import everything
 };

@@ -5,11 +5,12 @@ import { pino, type Logger } from 'pino';
 import { buildServer } from '../api/app.js';
 import { redact } from '../config/index.js';
 import { apiKeyRepository } from '../db/apiKeyRepository.js';
-import { createDb } from '../db/client.js';
+import { createDb, pingDb } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import { closeRedis, createRedis, pingRedis } from '../queue/connection.js';
 import { listWorkers } from '../queue/workerRegistry.js';
 import { ApiKeyService } from '../services/apiKeys.js';
+import { selectBackend } from '../engine/backend.js';
 import { startWorkerProcess } from '../workers/workerProcess.js';
 import { createApiRuntime, loadConfig, VERSION } from './runtime.js';
 import { onShutdownSignal } from './shutdown.js';
@@ -56,7 +57,19 @@ export function buildProgram(): Command {
         return;
       }
       const log = logger(config.logLevel);
-      const worker = await startWorkerProcess(config, log);
+      const training = await selectBackend(config.trainingBackend);
+      const db = createDb(config.databaseUrl, { poolSize: config.workerConcurrency + 2 });
+      const worker = await startWorkerProcess(
+        {
+          redisUrl: config.redisUrl,
+          queuePrefix: config.queuePrefix,
+          concurrency: config.workerConcurrency,
+          training,
+          pingDatabase: () => pingDb(db),
+          closeDatabase: () => db.$disconnect(),
+        },
+        log,
+      );
       onShutdownSignal(log, config.shutdownTimeoutMs, () => worker.stop());
     });
 

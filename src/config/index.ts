@@ -6,6 +6,8 @@ import { boolean, byteSize, integer, nonEmpty, oneOf, type Parsed, url } from '.
 export { redact } from './env.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const TRAINING_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TrainingBackend = (typeof TRAINING_BACKENDS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
@@ -27,6 +29,8 @@ export interface Config {
   readonly readinessTimeoutMs: number;
   /** Serve Swagger UI at /docs. */
   readonly docsEnabled: boolean;
+  /** TF.js backend for training: auto = tfjs-node if it loaded, else WASM, else CPU. */
+  readonly trainingBackend: TrainingBackend;
 }
 
 export interface ConfigProblem {
@@ -60,6 +64,7 @@ const spec = {
   SHUTDOWN_TIMEOUT_MS: { default: '10000', parse: (r) => integer(r, 100, 600_000) } as VarSpec<number>,
   READINESS_TIMEOUT_MS: { default: '2000', parse: (r) => integer(r, 50, 60_000) } as VarSpec<number>,
   DOCS_ENABLED: { default: 'true', parse: boolean } as VarSpec<boolean>,
+  TRAINING_BACKEND: { default: 'auto', parse: (r) => oneOf(r, TRAINING_BACKENDS) } as VarSpec<TrainingBackend>,
 } as const;
 
 export type ConfigVariable = keyof typeof spec;
@@ -95,6 +100,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, c
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     readinessTimeoutMs: v.READINESS_TIMEOUT_MS,
     docsEnabled: v.DOCS_ENABLED,
+    trainingBackend: v.TRAINING_BACKEND,
   };
   return { ok: true, config: Object.freeze(config) };
 }

@@ -9,6 +9,8 @@ export interface WorkerInfo {
   pid: number;
   queues: string[];
   concurrency: number;
+  /** TF.js backend the worker trains on. */
+  backend?: string;
   startedAt: string;
   beatAt: string;
 }
@@ -22,7 +24,7 @@ export class WorkerRegistration {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    info: { id: string; queues: string[]; concurrency: number },
+    info: { id: string; queues: string[]; concurrency: number; backend?: string },
     private readonly ttlMs = 15_000,
   ) {
     this.info = { ...info, host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };

@@ -1,34 +1,51 @@
-// The worker process: connects to Redis (with the options BullMQ's blocking commands need) and
-// Postgres, announces itself in the worker registry, and drains on shutdown. Job processors attach
-// here as the pipeline lands (issue 6); the lifecycle below is what they run inside.
+// The worker process: connects to Redis (with the options BullMQ's blocking commands need), checks the
+// database through the function its composition root gives it, announces itself in the worker
+// registry, and drains on shutdown. Job processors attach here as the pipeline lands (issue 6).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
-import { createDb, pingDb } from '../db/client.js';
 import { closeRedis, createRedis, pingRedis } from '../queue/connection.js';
 import { QUEUE_NAMES } from '../queue/names.js';
 import { WorkerRegistration } from '../queue/workerRegistry.js';
+
+/** The TF.js backend the composition root selected (src/engine), reported with the worker. */
+export interface TrainingBackendInfo {
+  backend: string;
+  reason: string;
+}
+
+export interface WorkerProcessOptions {
+  redisUrl: string;
+  queuePrefix: string;
+  concurrency: number;
+  training: TrainingBackendInfo;
+  /** Proves the database answers (start-up refuses to run without it). */
+  pingDatabase(): Promise<void>;
+  /** Releases the database connection at shutdown. */
+  closeDatabase(): Promise<void>;
+}
 
 export interface RunningWorker {
   id: string;
   stop(): Promise<void>;
 }
 
-export async function startWorkerProcess(config: Config, logger: Logger): Promise<RunningWorker> {
+export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger): Promise<RunningWorker> {
   const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const redis = createRedis(config.redisUrl, { role: 'worker', onError: (err) => logger.warn({ err: err.message }, 'redis connection error') });
-  const db = createDb(config.databaseUrl, { poolSize: config.workerConcurrency + 2 });
+  const redis = createRedis(o.redisUrl, { role: 'worker', onError: (err) => logger.warn({ err: err.message }, 'redis connection error') });
   try {
-    await Promise.all([pingRedis(redis), pingDb(db)]);
+    await Promise.all([pingRedis(redis), o.pingDatabase()]);
   } catch (err) {
-    await Promise.allSettled([closeRedis(redis), db.$disconnect()]);
+    await Promise.allSettled([closeRedis(redis), o.closeDatabase()]);
     throw err;
   }
   const queues = [QUEUE_NAMES.train];
-  const registration = new WorkerRegistration(redis, config.queuePrefix, { id, queues, concurrency: config.workerConcurrency });
+  const registration = new WorkerRegistration(redis, o.queuePrefix, { id, queues, concurrency: o.concurrency, backend: o.training.backend });
   await registration.start();
-  logger.info({ worker_id: id, queues, concurrency: config.workerConcurrency, prefix: config.queuePrefix }, 'worker ready');
+  logger.info(
+    { worker_id: id, queues, concurrency: o.concurrency, prefix: o.queuePrefix, training_backend: o.training.backend, training_backend_reason: o.training.reason },
+    'worker ready',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
@@ -36,7 +53,7 @@ export async function startWorkerProcess(config: Config, logger: Logger): Promis
     stop: () =>
       (stopping ??= (async () => {
         await registration.stop();
-        await Promise.allSettled([closeRedis(redis), db.$disconnect()]);
+        await Promise.allSettled([closeRedis(redis), o.closeDatabase()]);
         logger.info({ worker_id: id }, 'worker stopped');
       })()),
   };
