@@ -29,6 +29,10 @@ const PROJECT_KERNELS = [
   'QatSgdUpdate',
   'QatAdamUpdate',
   'QatSgdUpdate',
+  // Fake-quant on WASM as SIMD, over core's JavaScript kernels (tests/engine/fake-quant.test.ts).
+  'QatFakeQuant',
+  'QatFakeQuantGrad',
+  'QatFakeQuantRangeGrad',
 ];
 
 function processHandlers(): number {

@@ -10,6 +10,7 @@ import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './wasm/depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './wasm/depthwise-backprop-input.js';
+import { fakeQuantConfigs } from './wasm/fake-quant.js';
 import { maxPoolGradConfig } from './wasm/max-pool-grad.js';
 import { meanConfig, sumConfig } from './wasm/reduce-leading.js';
 import { castConfig, identityConfig } from './wasm/share.js';
@@ -35,6 +36,9 @@ export const projectKernels: readonly KernelConfig[] = [
   fusedBatchNormConfig,
   ...channelBinaryConfigs,
   ...optimizerUpdateConfigs,
+  // QatFakeQuant* on WASM: replaces the JavaScript loops src/core/quant/fakeQuantKernels.ts registers
+  // (whichever registered first: core skips names already registered, and this replaces core's).
+  ...fakeQuantConfigs,
 ];
 
 /**

@@ -278,17 +278,151 @@ function channelOpBody(opcode: readonly number[], vectorFirst: boolean): number[
   return [...u32(body.length), ...body];
 }
 
+// Fake-quant (fake-quant.ts), four elements a step, per-lane parameters read from a table of groups
+// (FQ_GROUP bytes per four lanes) that repeats with the channel layout's period:
+//   0 lo f32x4, 16 hi f32x4 (nudged range), 32/48 lo as f64x2 (lanes 0–1, 2–3), 64/80 divisor,
+//   96/112 multiplier, 128/144 offset (qmin - zeroPoint), 160/176 sum of dy below, 192/208 above.
+// Forward: y = f32((floor((clamp(x) - lo) / div + 0.5) + offset) · mul) in f64x2 lanes: IEEE double
+// sub/div/add/floor/mul, then one rounding to float32, exactly core's fakeQuantMath (a scale-0
+// channel has div 1, mul 0, offset 0: +0.0). The clamp is f32x4.pmax/pmin, which are the reference's
+// `v < lo ? lo : v` and `v > hi ? hi : v` on the same float32 values. The gradients only compare
+// float32 values with float32 bounds, so f32x4 compares give the reference's bits.
+export const FQ_GROUP = 224;
+const fqOp = {
+  shuffle: (lanes: number[]) => [0xfd, 0x0d, ...lanes],
+  f64Splat: [0xfd, 0x14],
+  ne: [0xfd, 0x42],
+  lt: [0xfd, 0x43],
+  gt: [0xfd, 0x44],
+  and: [0xfd, 0x4e],
+  andnot: [0xfd, 0x4f],
+  or: [0xfd, 0x50],
+  anyTrue: [0xfd, 0x53],
+  demote: [0xfd, 0x5e],
+  promote: [0xfd, 0x5f],
+  floor64: [0xfd, 0x75],
+  pmin: [0xfd, 0xea, 0x01],
+  pmax: [0xfd, 0xeb, 0x01],
+  add64: [0xfd, 0xf0, 0x01],
+  sub64: [0xfd, 0xf1, 0x01],
+  mul64: [0xfd, 0xf2, 0x01],
+  div64: [0xfd, 0xf3, 0x01],
+  f64Const: (v: number) => [0x44, ...new Uint8Array(Float64Array.from([v]).buffer)],
+  select: [0x1b],
+};
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+const JOIN_LOW = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+/** The loop shared by the three: while (i < bytes) { body; i += 16; tp += FQ_GROUP, wrapping at end }. */
+function fqLoop(i: number, bytes: number, tp: number, table: number, end: number, body: number[]): number[] {
+  return [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(i), ...op.get(bytes), ...op.i32GeU, 0x0d, 0x01,
+    ...body,
+    ...op.get(i), ...op.i32Const(16), ...op.i32Add, ...op.set(i),
+    ...op.get(tp), 0x41, ...sleb(FQ_GROUP), ...op.i32Add, ...op.set(tp),
+    ...op.get(table), ...op.get(tp), ...op.get(tp), ...op.get(end), ...op.i32GeU, ...fqOp.select, ...op.set(tp),
+    0x0c, 0x00, 0x0b, 0x0b,
+  ];
+}
+
+/** Signed LEB128 for non-negative i32 constants. */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if (n === 0 && (byte & 0x40) === 0) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+// Parameters: 0 x, 1 out, 2 bytes (a multiple of 16), 3 table, 4 tableEnd. Locals: 5 i, 6 tp (i32);
+// 7 v, 8 c, 9 acc, 10 half, 11 r0 (v128). Returns 1 when some x is NaN or ±Inf (x - x is not 0).
+function fqForwardBody(): number[] {
+  const half = (h: number, c64: number[]) => [
+    ...c64, ...op.get(6), ...op.loadAt(32 + 16 * h), ...fqOp.sub64,
+    ...op.get(6), ...op.loadAt(64 + 16 * h), ...fqOp.div64,
+    ...op.get(10), ...fqOp.add64, ...fqOp.floor64,
+    ...op.get(6), ...op.loadAt(128 + 16 * h), ...fqOp.add64,
+    ...op.get(6), ...op.loadAt(96 + 16 * h), ...fqOp.mul64,
+    ...fqOp.demote,
+  ];
+  const body = [
+    ...op.get(0), ...op.get(5), ...op.i32Add, ...op.load, ...op.tee(7),
+    ...op.get(7), ...op.sub, ...op.get(9), ...op.add, ...op.set(9),
+    ...op.get(7), ...op.get(6), ...op.loadAt(0), ...fqOp.pmax, ...op.get(6), ...op.loadAt(16), ...fqOp.pmin, ...op.set(8),
+    ...half(0, [...op.get(8), ...fqOp.promote]), ...op.set(11),
+    ...op.get(1), ...op.get(5), ...op.i32Add,
+    ...op.get(11),
+    ...half(1, [...op.get(8), ...op.get(8), ...fqOp.shuffle(HIGH_HALF), ...fqOp.promote]),
+    ...fqOp.shuffle(JOIN_LOW),
+    ...op.store,
+  ];
+  const code = [
+    ...op.get(3), ...op.set(6),
+    ...fqOp.f64Const(0.5), ...fqOp.f64Splat, ...op.set(10),
+    ...fqLoop(5, 2, 6, 3, 4, body),
+    ...op.get(9), ...op.get(9), ...fqOp.ne, ...fqOp.anyTrue,
+    0x0b,
+  ];
+  const locals = vec([[2, I32], [5, V128]]);
+  const all = [...locals, ...code];
+  return [...u32(all.length), ...all];
+}
+
+// Parameters: 0 x, 1 dy, 2 out, 3 bytes, 4 table, 5 tableEnd. Locals: 6 i, 7 tp (i32); 8 v (v128).
+// out = dy where lo <= x <= hi, else +0.
+function fqGradBody(): number[] {
+  const body = [
+    ...op.get(2), ...op.get(6), ...op.i32Add,
+    ...op.get(1), ...op.get(6), ...op.i32Add, ...op.load,
+    ...op.get(0), ...op.get(6), ...op.i32Add, ...op.load, ...op.tee(8),
+    ...op.get(7), ...op.loadAt(0), ...fqOp.lt,
+    ...op.get(8), ...op.get(7), ...op.loadAt(16), ...fqOp.gt,
+    ...fqOp.or, ...fqOp.andnot,
+    ...op.store,
+  ];
+  const code = [...op.get(4), ...op.set(7), ...fqLoop(6, 3, 7, 4, 5, body), 0x0b];
+  const all = [...vec([[2, I32], [1, V128]]), ...code];
+  return [...u32(all.length), ...all];
+}
+
+// Parameters: 0 x, 1 dy, 2 bytes, 3 table, 4 tableEnd. Locals: 5 i, 6 tp (i32); 7 v, 8 g, 9 m (v128).
+// Adds dy where x < lo (x > hi) into the table's float64 sums, per lane position.
+function fqRangeGradBody(): number[] {
+  const accumulate = (at: number) => [
+    ...op.get(6), ...op.get(6), ...op.loadAt(at), ...op.get(9), ...fqOp.promote, ...fqOp.add64, ...op.storeAt(at),
+    ...op.get(6), ...op.get(6), ...op.loadAt(at + 16), ...op.get(9), ...op.get(9), ...fqOp.shuffle(HIGH_HALF), ...fqOp.promote, ...fqOp.add64, ...op.storeAt(at + 16),
+  ];
+  const body = [
+    ...op.get(0), ...op.get(5), ...op.i32Add, ...op.load, ...op.set(7),
+    ...op.get(1), ...op.get(5), ...op.i32Add, ...op.load, ...op.set(8),
+    ...op.get(8), ...op.get(7), ...op.get(6), ...op.loadAt(0), ...fqOp.lt, ...fqOp.and, ...op.set(9),
+    ...accumulate(160),
+    ...op.get(8), ...op.get(7), ...op.get(6), ...op.loadAt(16), ...fqOp.gt, ...fqOp.and, ...op.set(9),
+    ...accumulate(192),
+  ];
+  const code = [...op.get(3), ...op.set(6), ...fqLoop(5, 2, 6, 3, 4, body), 0x0b];
+  const all = [...vec([[2, I32], [3, V128]]), ...code];
+  return [...u32(all.length), ...all];
+}
+
 function moduleBytes(): Uint8Array {
   const adamType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0x00];
   const poolType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
   const dotType = [0x60, ...vec([I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
   const affineType = [0x60, ...vec([I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
   const addType = affineType; // five i32 parameters too
+  const fqForwardType = [0x60, ...vec([I32, I32, I32, I32, I32].map((t) => [t])), ...vec([[I32]])];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([adamType, poolType, dotType, affineType, addType])),
+    ...section(1, vec([adamType, poolType, dotType, affineType, addType, fqForwardType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])), // memory, min 1 page, no max
-    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03])])),
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03]), [0x05], [0x02], [0x03]])),
     ...section(
       7,
       vec([
@@ -298,9 +432,12 @@ function moduleBytes(): Uint8Array {
         [...name('affine'), 0x00, 0x03],
         [...name('addStrided'), 0x00, 0x04],
         ...CHANNEL_OPS.map(([n], i) => [...name(n), 0x00, 5 + i]),
+        [...name('fqForward'), 0x00, 5 + CHANNEL_OPS.length],
+        [...name('fqGrad'), 0x00, 6 + CHANNEL_OPS.length],
+        [...name('fqRangeGrad'), 0x00, 7 + CHANNEL_OPS.length],
       ]),
     ),
-    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first))])),
+    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first)), fqForwardBody(), fqGradBody(), fqRangeGradBody()])),
   ]);
 }
 
@@ -319,7 +456,15 @@ export type SimdAddStrided = (dst: number, dstStride: number, src: number, srcSt
 
 export type SimdChannelOp = (x: number, v: number, out: number, pixels: number, pixelBytes: number) => void;
 
+/** Returns 1 when some input was NaN or ±Inf. */
+export type SimdFqForward = (x: number, out: number, bytes: number, table: number, tableEnd: number) => number;
+export type SimdFqGrad = (x: number, dy: number, out: number, bytes: number, table: number, tableEnd: number) => void;
+export type SimdFqRangeGrad = (x: number, dy: number, bytes: number, table: number, tableEnd: number) => void;
+
 export interface SimdKernels {
+  fqForward: SimdFqForward;
+  fqGrad: SimdFqGrad;
+  fqRangeGrad: SimdFqRangeGrad;
   channelOps: Record<ChannelOp, SimdChannelOp>;
   addStrided: SimdAddStrided;
   adam: SimdAdam;
@@ -342,6 +487,9 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
       dotRows16: instance.exports.dotRows16 as SimdDotRows16,
       affine: instance.exports.affine as SimdAffine,
       addStrided: instance.exports.addStrided as SimdAddStrided,
+      fqForward: instance.exports.fqForward as SimdFqForward,
+      fqGrad: instance.exports.fqGrad as SimdFqGrad,
+      fqRangeGrad: instance.exports.fqRangeGrad as SimdFqRangeGrad,
       channelOps: Object.fromEntries(CHANNEL_OPS.map(([n]) => [n, instance.exports[n] as SimdChannelOp])) as Record<ChannelOp, SimdChannelOp>,
     };
   } catch {
