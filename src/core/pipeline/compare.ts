@@ -60,40 +60,67 @@ export interface QuantReport {
   qatModel: LayersModel;
 }
 
-async function fit(model: LayersModel, data: Dataset, o: CompareOptions, epochs: number, lr: number, seed: number, schedule?: QatSchedule) {
+/** Raised when the caller's signal stops the comparison: a cancel, not a failure. */
+export class ComparisonAbortedError extends Error {
+  constructor(readonly phase: Phase) {
+    super(`comparison aborted during ${phase}`);
+    this.name = 'ComparisonAbortedError';
+  }
+}
+
+function checkAbort(o: CompareOptions, phase: Phase): void {
+  if (o.signal?.aborted) throw new ComparisonAbortedError(phase);
+}
+
+async function fit(model: LayersModel, data: Dataset, o: CompareOptions, phase: Phase, epochs: number, lr: number, seed: number, schedule?: QatSchedule) {
   const trainer = new Trainer(model, data, { task: o.task, batchSize: o.batchSize, optimizer: o.optimizer, lr: { lr }, seed });
-  const started = performance.now();
-  const result = await trainer.fit({
-    epochs,
-    signal: o.signal,
-    callbacks: {
-      ...o.callbacks,
-      onEpochStart: async (epoch, info) => {
-        if (schedule) applySchedule(model, epoch, schedule);
-        await o.callbacks?.onEpochStart?.(epoch, info);
+  try {
+    const started = performance.now();
+    const result = await trainer.fit({
+      epochs,
+      signal: o.signal,
+      callbacks: {
+        ...o.callbacks,
+        onEpochStart: async (epoch, info) => {
+          if (schedule) applySchedule(model, epoch, schedule);
+          await o.callbacks?.onEpochStart?.(epoch, info);
+        },
       },
-    },
-  });
-  const seconds = (performance.now() - started) / 1000;
-  trainer.dispose();
-  return { samplesPerS: (epochs * datasetLength(data)) / seconds, result };
+    });
+    // The trainer stops cleanly on abort; a half-trained model must not flow into the next phase.
+    if (result.stop === 'aborted') throw new ComparisonAbortedError(phase);
+    const seconds = (performance.now() - started) / 1000;
+    return { samplesPerS: (epochs * datasetLength(data)) / seconds, result };
+  } finally {
+    trainer.dispose();
+  }
 }
 
 export async function compareQuantization(floatModel: LayersModel, train: Dataset, test: Dataset, o: CompareOptions): Promise<QuantReport> {
   const { x: xTest, y: yTest } = datasetTensors(test, o.task);
   const evaluate = (m: LayersModel) => evaluatePredictor(modelPredictor(m), xTest, yTest, o.task);
+  // Models this function creates; all but the returned QAT model are disposed whatever happens.
+  const owned: LayersModel[] = [];
+  const own = <T extends { model: LayersModel }>(p: T): T => {
+    owned.push(p.model);
+    return p;
+  };
+  let keep: LayersModel | null = null;
+  const phase = (p: Phase) => {
+    checkAbort(o, p);
+    o.onPhase?.(p);
+  };
   try {
-    o.onPhase?.('TRAINING_FLOAT');
-    const floatRun = o.floatEpochs > 0 ? await fit(floatModel, train, o, o.floatEpochs, o.lr, o.seed) : null;
+    phase('TRAINING_FLOAT');
+    const floatRun = o.floatEpochs > 0 ? await fit(floatModel, train, o, 'TRAINING_FLOAT', o.floatEpochs, o.lr, o.seed) : null;
     const float: VariantResult = { metrics: evaluate(floatModel), ...(floatRun ? { samplesPerS: floatRun.samplesPerS } : {}) };
 
-    o.onPhase?.('CALIBRATING');
-    const dynamic = prepareQat(floatModel, o.qat);
+    phase('CALIBRATING');
+    const dynamic = own(prepareQat(floatModel, o.qat));
     weightsOnly(dynamic.model);
     const ptqDynamic: VariantResult = { metrics: evaluate(dynamic.model) };
-    dynamic.model.dispose();
 
-    const ptq = prepareQat(floatModel, o.qat);
+    const ptq = own(prepareQat(floatModel, o.qat));
     const calibration = calibrate(ptq.model, calibrationBatches(train, o.calibration.samples, 256), (label) =>
       createCalibrator(o.calibration.observer, { name: label, includeZero: true }),
     );
@@ -103,19 +130,18 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
       int8Reference: evaluatePredictor(intPredictor(ptqInt), xTest, yTest, o.task),
       calibration: { observer: o.calibration.observer, samples: calibration.samples },
     };
-    ptq.model.dispose();
 
-    o.onPhase?.('TRAINING_QAT');
-    const prepared = prepareQat(floatModel, o.qat);
+    phase('TRAINING_QAT');
+    const prepared = own(prepareQat(floatModel, o.qat));
     const lastEpoch = Math.max(0, o.qatEpochs - 1);
     const schedule = o.schedule ?? (o.qatEpochs > 1 ? { freezeObserversAtEpoch: lastEpoch, freezeBatchNormAtEpoch: lastEpoch } : {});
-    const qatRun = await fit(prepared.model, train, o, o.qatEpochs, o.qatLr, o.seed + 1, schedule);
+    const qatRun = await fit(prepared.model, train, o, 'TRAINING_QAT', o.qatEpochs, o.qatLr, o.seed + 1, schedule);
     setQatMode(prepared.model, { observersFrozen: true, batchNormFrozen: true });
 
-    o.onPhase?.('QUANTIZING');
+    phase('QUANTIZING');
     const intModel = convert(prepared.model, { name: prepared.model.name });
 
-    o.onPhase?.('EVALUATING');
+    phase('EVALUATING');
     const qatSim = modelPredictor(prepared.model);
     const intRef = intPredictor(intModel);
     const agree = o.task === 'classification' ? agreement(qatSim, intRef, xTest) : { agreement: Number.NaN, maxAbsDiff: Number.NaN };
@@ -129,6 +155,7 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
     const sample = tf.slice(xTest, 0, Math.min(256, xTest.shape[0]!));
     const layers = layerErrors(prepared.model, sample);
     sample.dispose();
+    keep = prepared.model;
     return {
       task: o.task,
       float,
@@ -143,5 +170,6 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
     };
   } finally {
     tf.dispose([xTest, yTest]);
+    for (const m of owned) if (m !== keep) m.dispose();
   }
 }

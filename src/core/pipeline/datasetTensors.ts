@@ -17,7 +17,10 @@ export function* calibrationBatches(d: Dataset, samples: number, batchSize: numb
   for (let start = 0; start < n; start += batchSize) {
     const rows = Math.min(batchSize, n - start);
     const batch = tf.tensor(d.x.subarray(start * size, (start + rows) * size), [rows, ...d.sampleShape]);
-    yield batch;
-    batch.dispose();
+    try {
+      yield batch;
+    } finally {
+      batch.dispose(); // also when the consumer stops early or throws
+    }
   }
 }

@@ -4,7 +4,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as tf from '../tf.js';
 import type { RangeVars } from '../qat/layers/ranges.js';
-import { setQatMode } from '../qat/mode.js';
+import { qatLayers, setQatMode } from '../qat/mode.js';
 
 /** A per-tensor range estimator fed with activations batch by batch (src/core/quant/observers). */
 export interface RangeCalibrator {
@@ -25,6 +25,7 @@ export interface CalibrationResult {
  */
 export function calibrate(model: LayersModel, batches: Iterable<tf.Tensor>, newCalibrator: (label: string) => RangeCalibrator): CalibrationResult {
   const seen = new Map<string, { range: RangeVars; calibrator: RangeCalibrator }>();
+  const saved = qatLayers(model).map((l) => [l, { ...l.mode }] as const);
   setQatMode(model, {
     activationQuantization: false,
     calibrationSink: (label, range, activation) => {
@@ -43,7 +44,7 @@ export function calibrate(model: LayersModel, batches: Iterable<tf.Tensor>, newC
       samples += batch.shape[0]!;
     }
   } finally {
-    setQatMode(model, { activationQuantization: true, calibrationSink: null });
+    for (const [layer, mode] of saved) layer.mode = mode;
   }
   const ranges: Record<string, [number, number]> = {};
   for (const [label, { range, calibrator }] of seen) {

@@ -1,6 +1,6 @@
 // The whole comparison on real data (sklearn's 8×8 digits, test split never trained on), on WASM.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareQuantization } from '../../../src/core/pipeline/compare.js';
+import { ComparisonAbortedError, compareQuantization } from '../../../src/core/pipeline/compare.js';
 import { buildModel } from '../../../src/core/zoo/index.js';
 import { selectBackend } from '../../../src/engine/backend.js';
 import { loadSklearn } from '../../support/datasets.js';
@@ -52,4 +52,21 @@ describe('float vs PTQ vs QAT on sklearn digits (mlp)', () => {
     r.qatModel.dispose();
     model.dispose();
   }, 120_000);
+
+  it('a cancel stops it with ComparisonAbortedError naming the phase', async () => {
+    const model = buildModel('mlp', { inputShape: data.train.sampleShape, classes: data.classes, seed: 0 });
+    const controller = new AbortController();
+    let phase = '';
+    const run = compareQuantization(model, data.train, data.test, {
+      ...options,
+      floatEpochs: 1,
+      qatEpochs: 2,
+      signal: controller.signal,
+      onPhase: (p) => (phase = p),
+      callbacks: { onStepEnd: () => (phase === 'TRAINING_QAT' ? controller.abort() : undefined) },
+    });
+    await expect(run).rejects.toThrow(ComparisonAbortedError);
+    await expect(run).rejects.toThrow(/during TRAINING_QAT/);
+    model.dispose();
+  }, 60_000);
 });

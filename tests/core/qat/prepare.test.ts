@@ -145,6 +145,23 @@ describe('prepareQat', () => {
     expect((qat.predict(tf.ones([1, 8, 8, 3])) as tf.Tensor).shape).toEqual([1, 6, 6, 4]);
   });
 
+  it('inference leaks no tensors whether activations are quantized, float, calibrating or unobserved', () => {
+    const { model } = prepareQat(cnn());
+    const input = x();
+    const leak = () => {
+      const before = tf.memory().numTensors;
+      tf.dispose(model.predict(input) as tf.Tensor);
+      return tf.memory().numTensors - before;
+    };
+    expect(leak()).toBe(0); // never observed: float pass-through
+    tf.tidy(() => model.apply(input, { training: true }) as tf.Tensor);
+    expect(leak()).toBe(0);
+    setQatMode(model, { activationQuantization: false });
+    expect(leak()).toBe(0);
+    setQatMode(model, { calibrationSink: () => undefined });
+    expect(leak()).toBe(0);
+  });
+
   it('weights-only mode leaves activations in float', () => {
     const { model } = prepareQat(cnn());
     tf.tidy(() => model.apply(x(), { training: true }) as tf.Tensor);

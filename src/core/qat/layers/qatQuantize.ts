@@ -35,7 +35,12 @@ export class QatQuantize extends layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    return tf.tidy(() => observeAndQuantize(this.mode, this.range, x, this.args.output, kwargs.training === true, this.name));
+    return tf.tidy(() => {
+      const y = observeAndQuantize(this.mode, this.range, x, this.args.output, kwargs.training === true, this.name);
+      // Left in float (calibrating, weights-only, not yet observed): hand back a new tensor, because
+      // tfjs-layers' executor leaks a layer output that is the very tensor it was given.
+      return y === x ? tf.clone(x) : y;
+    });
   }
 
   rangeVars(): Readonly<RangeVars> {
