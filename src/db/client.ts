@@ -4,18 +4,42 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { DependencyUnavailableError } from '../errors/index.js';
 import { PrismaClient } from './generated/client.js';
 
-export type Db = PrismaClient;
+const UNREACHABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03']);
 
-export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
-  return new PrismaClient({ adapter });
+/** A lost or unreachable database becomes DependencyUnavailableError (503), never a bare 500. */
+export function mapDbError(err: unknown): unknown {
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const unreachable =
+    e?.name === 'PrismaClientInitializationError' ||
+    UNREACHABLE_CODES.has(e?.code ?? '') ||
+    UNREACHABLE_CODES.has(e?.cause?.code ?? '') ||
+    /Can't reach database server|ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect/i.test(e?.message ?? '');
+  return unreachable ? new DependencyUnavailableError('postgres', conciseMessage(err), { cause: err }) : err;
 }
+
+export function createDb(databaseUrl: string, options: { poolSize?: number } = {}) {
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+  return new PrismaClient({ adapter }).$extends({
+    query: {
+      async $allOperations({ args, query }) {
+        try {
+          return await query(args);
+        } catch (err) {
+          throw mapDbError(err);
+        }
+      },
+    },
+  });
+}
+
+export type Db = ReturnType<typeof createDb>;
 
 /** Round-trips a trivial query; used by readiness checks. Failures become one readable line. */
 export async function pingDb(db: Db): Promise<void> {
   try {
     await db.$queryRaw`SELECT 1`;
   } catch (err) {
+    if (err instanceof DependencyUnavailableError) throw err;
     throw new DependencyUnavailableError('postgres', conciseMessage(err), { cause: err });
   }
 }

@@ -108,3 +108,18 @@ describe('invalid requests', () => {
     expect(after).toBe(before);
   });
 });
+
+describe('database outage', () => {
+  it('answers 503 problem+json naming Postgres, not 500', async () => {
+    const { closedPort } = await import('../support/env.js');
+    const down = await buildTestApp({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/qat` });
+    try {
+      const res = await down.app.inject({ method: 'GET', url: '/v1/api-keys', headers: auth(key) });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', detail: expect.stringMatching(/^postgres: /) });
+    } finally {
+      await down.close();
+    }
+  });
+});
