@@ -169,7 +169,9 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
       const next = () => (consumers(tail).length === 1 ? consumers(tail)[0]! : null);
       const isOutput = (l: Layer) => model.outputs.some((t) => t.sourceLayer === l);
       const candidateBn = next();
-      if (config.foldBatchNorm && ownActivation === 'linear' && !isOutput(tail) && candidateBn && cls(candidateBn) === 'BatchNormalization' && !override?.float) {
+      // A layer the user keeps in float is never absorbed: it stays its own (float) layer.
+      const keptFloat = (l: Layer | null) => l !== null && config.layers[l.name]?.float === true;
+      if (config.foldBatchNorm && ownActivation === 'linear' && !isOutput(tail) && candidateBn && cls(candidateBn) === 'BatchNormalization' && !keptFloat(candidateBn)) {
         const axis = cfg(candidateBn).axis as number | number[];
         if (axis === -1 || axis === (layer.outputShape as number[]).length - 1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === (layer.outputShape as number[]).length - 1))) {
           bn = candidateBn;
@@ -178,7 +180,7 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
       }
       const candidateAct = act === 'linear' && !isOutput(tail) ? next() : null;
       const fusedAct = candidateAct && ACTIVATION_LAYERS.has(cls(candidateAct)) ? activationOf(candidateAct) : null;
-      if (candidateAct && fusedAct && fusedAct !== 'softmax' && SUPPORTED_ACTIVATIONS.includes(fusedAct)) {
+      if (candidateAct && fusedAct && fusedAct !== 'softmax' && SUPPORTED_ACTIVATIONS.includes(fusedAct) && !keptFloat(candidateAct)) {
         act = fusedAct;
         tail = candidateAct;
       }
@@ -201,7 +203,8 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
         weightBits,
         perChannel,
         ...(config.weightQuantizer === 'lsq' ? { weightQuantizer: 'lsq' as const } : {}),
-        output: activationSpec(layer.name, undefined, act),
+        // The fused output is the tail's tensor: an activation-bits override there wins over the layer's own.
+        output: activationSpec(config.layers[tail.name]?.activationBits !== undefined ? tail.name : layer.name, undefined, act),
       };
       if (kind !== 'dense' && conf.dataFormat === 'channelsFirst') {
         keepFloat('channels-first data format is not supported');
@@ -234,6 +237,10 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
       const bits = override?.activationBits ?? config.activationBits;
       tensors.set(layer.name, quantizeAfter(layer.name, apply(clone(layer), inputs), act === 'softmax' ? softmaxRange(bits) : undefined, act));
       reports.push({ name: layer.name, className: c, treatment: 'requantized' });
+      continue;
+    }
+    if (c === 'BatchNormalization' && inboundLayers(layer).some((l) => config.layers[l.name]?.float === true)) {
+      keepFloat(); // follows a layer the user keeps in float: part of that float island
       continue;
     }
     keepFloat(c === 'BatchNormalization' ? 'BatchNormalization must directly follow a Conv2D/DepthwiseConv2D/SeparableConv2D/Dense layer to be folded' : 'layer type has no int8 equivalent here');

@@ -162,6 +162,20 @@ describe('prepareQat', () => {
     expect(leak()).toBe(0);
   });
 
+  it('per-layer overrides on layers that would be fused are honoured', () => {
+    const bnFloat = prepareQat(cnn(), { layers: { bn1: { float: true } } }).layers;
+    expect(bnFloat.find((l) => l.name === 'conv1')).toMatchObject({ treatment: 'quantized', with: [] });
+    expect(bnFloat.find((l) => l.name === 'bn1')).toMatchObject({ treatment: 'float' });
+    const reluFloat = prepareQat(cnn(), { layers: { relu1: { float: true } } }).layers;
+    expect(reluFloat.find((l) => l.name === 'conv1')).toMatchObject({ with: ['bn1'] });
+    expect(reluFloat.find((l) => l.name === 'relu1')).toMatchObject({ treatment: 'float' });
+    // The conv kept in float takes its BN into the float island instead of refusing it.
+    const convFloat = prepareQat(cnn(), { layers: { conv1: { float: true } } }).layers;
+    expect(convFloat.filter((l) => l.treatment === 'float').map((l) => l.name)).toEqual(['conv1', 'bn1']);
+    const wide = prepareQat(cnn(), { layers: { relu1: { activationBits: 16 } } }).model;
+    expect((wide.getLayer('conv1') as QatLinear).args.output.bits).toBe(16);
+  });
+
   it('weights-only mode leaves activations in float', () => {
     const { model } = prepareQat(cnn());
     tf.tidy(() => model.apply(x(), { training: true }) as tf.Tensor);
