@@ -157,7 +157,9 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
     const kind = LINEAR[c];
     if (kind) {
       const conf = cfg(layer);
-      const ownActivation = activationName(conf.activation);
+      // A softmax head (Dense(activation: 'softmax')) runs as the layer, then a softmax with its fixed range.
+      const softmaxHead = activationName(conf.activation) === 'softmax';
+      const ownActivation = softmaxHead ? 'linear' : activationName(conf.activation);
       if (!SUPPORTED_ACTIVATIONS.includes(ownActivation)) {
         keepFloat(`activation '${ownActivation}' is not supported`);
         continue;
@@ -168,7 +170,7 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
       let act = ownActivation;
       const next = () => (consumers(tail).length === 1 ? consumers(tail)[0]! : null);
       const isOutput = (l: Layer) => model.outputs.some((t) => t.sourceLayer === l);
-      const candidateBn = next();
+      const candidateBn = softmaxHead ? null : next();
       // A layer the user keeps in float is never absorbed: it stays its own (float) layer.
       const keptFloat = (l: Layer | null) => l !== null && config.layers[l.name]?.float === true;
       if (config.foldBatchNorm && ownActivation === 'linear' && !isOutput(tail) && candidateBn && cls(candidateBn) === 'BatchNormalization' && !keptFloat(candidateBn)) {
@@ -178,7 +180,7 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
           tail = bn;
         }
       }
-      const candidateAct = act === 'linear' && !isOutput(tail) ? next() : null;
+      const candidateAct = act === 'linear' && !softmaxHead && !isOutput(tail) ? next() : null;
       const fusedAct = candidateAct && ACTIVATION_LAYERS.has(cls(candidateAct)) ? activationOf(candidateAct) : null;
       if (candidateAct && fusedAct && fusedAct !== 'softmax' && SUPPORTED_ACTIVATIONS.includes(fusedAct) && !keptFloat(candidateAct)) {
         act = fusedAct;
@@ -215,7 +217,10 @@ export function prepareQat(model: LayersModel, partial: Partial<QatConfig> = {})
       linearSources.set(qat, { linear: layer, bn });
       const fusedNames = [bn, tail !== bn && tail !== layer ? tail : null].filter((l): l is Layer => l !== null).map((l) => l.name);
       for (const n of fusedNames) absorbed.add(n);
-      for (const n of [layer.name, ...fusedNames]) tensors.set(n, out);
+      const result = softmaxHead
+        ? quantizeAfter(`${layer.name}_softmax`, apply(tfl.layers.activation({ activation: 'softmax', name: `${layer.name}_softmax` }), [out]), softmaxRange(override?.activationBits ?? config.activationBits))
+        : out;
+      for (const n of [layer.name, ...fusedNames]) tensors.set(n, result);
       reports.push({ name: layer.name, className: c, treatment: 'quantized', with: fusedNames, weightBits, perChannel });
       for (const n of fusedNames) {
         const l = model.getLayer(n);

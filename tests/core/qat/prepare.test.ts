@@ -5,6 +5,8 @@ import * as tf from '../../../src/core/tf.js';
 import { QatLinear } from '../../../src/core/qat/layers/qatLinear.js';
 import { applySchedule, qatLayers, setQatMode } from '../../../src/core/qat/mode.js';
 import { prepareQat, QatConfigError, UnsupportedModelError } from '../../../src/core/qat/prepare.js';
+import { convert } from '../../../src/core/convert/index.js';
+import { runIntModel } from '../../../src/core/intref/index.js';
 import { useBackend } from '../../support/backends.js';
 
 beforeAll(() => useBackend('cpu'));
@@ -160,6 +162,21 @@ describe('prepareQat', () => {
     expect(leak()).toBe(0);
     setQatMode(model, { calibrationSink: () => undefined });
     expect(leak()).toBe(0);
+  });
+
+  it('a Dense softmax head becomes the quantized layer plus a softmax on its fixed int8 range', () => {
+    const head = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3, activation: 'softmax', name: 'probs' })] });
+    const { model } = prepareQat(head);
+    expect(model.layers.map((l) => l.name)).toEqual(['probs_input', 'probs_input_quant', 'probs', 'probs_softmax', 'probs_softmax_quant']);
+    const p = (model.predict(tf.tensor2d([[1, -2, 0.5, 3]])) as tf.Tensor).dataSync();
+    const f = (head.predict(tf.tensor2d([[1, -2, 0.5, 3]])) as tf.Tensor).dataSync();
+    p.forEach((v, i) => expect(Math.abs(v - f[i]!)).toBeLessThan(1 / 256 + 0.02));
+    // Observed, it converts, and the integer reference gives the same probabilities.
+    const xs = tf.randomNormal([64, 4], 0, 1, 'float32', 3);
+    tf.tidy(() => model.apply(xs, { training: true }) as tf.Tensor);
+    const sim = (model.predict(xs) as tf.Tensor).dataSync();
+    const ref = runIntModel(convert(model), xs.dataSync() as Float32Array, 64);
+    ref.forEach((v, i) => expect(Math.abs(v - sim[i]!)).toBeLessThanOrEqual(1 / 256 + 1e-6));
   });
 
   it('per-layer overrides on layers that would be fused are honoured', () => {
