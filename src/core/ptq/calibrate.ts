@@ -40,7 +40,7 @@ export function calibrate(model: LayersModel, batches: Iterable<tf.Tensor>, newC
   let samples = 0;
   try {
     for (const batch of batches) {
-      tf.tidy(() => model.predict(batch));
+      tf.dispose(model.predict(batch) as tf.Tensor);
       samples += batch.shape[0]!;
     }
   } finally {

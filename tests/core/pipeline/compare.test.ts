@@ -1,6 +1,7 @@
 // The whole comparison on real data (sklearn's 8×8 digits, test split never trained on), on WASM.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ComparisonAbortedError, compareQuantization } from '../../../src/core/pipeline/compare.js';
+import * as tf from '../../../src/core/tf.js';
 import { buildModel } from '../../../src/core/zoo/index.js';
 import { selectBackend } from '../../../src/engine/backend.js';
 import { loadSklearn } from '../../support/datasets.js';
@@ -53,8 +54,9 @@ describe('float vs PTQ vs QAT on sklearn digits (mlp)', () => {
     model.dispose();
   }, 120_000);
 
-  it('a cancel stops it with ComparisonAbortedError naming the phase', async () => {
+  it('a cancel stops it with ComparisonAbortedError naming the phase, leaking no tensors', async () => {
     const model = buildModel('mlp', { inputShape: data.train.sampleShape, classes: data.classes, seed: 0 });
+    const before = tf.memory().numTensors;
     const controller = new AbortController();
     let phase = '';
     const run = compareQuantization(model, data.train, data.test, {
@@ -67,6 +69,7 @@ describe('float vs PTQ vs QAT on sklearn digits (mlp)', () => {
     });
     await expect(run).rejects.toThrow(ComparisonAbortedError);
     await expect(run).rejects.toThrow(/during TRAINING_QAT/);
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   }, 60_000);
 });
