@@ -21,9 +21,14 @@ export const DEFAULT_MODE: Readonly<QatModeFlags> = Object.freeze({
 /** Observes (training or calibration) and fake-quantizes one activation, as the layer's mode says. */
 export function observeAndQuantize(mode: QatModeFlags, r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec, training: boolean, label: string): tf.Tensor {
   if (isLsq(spec)) return observeAndQuantizeLsq(mode, r, y, spec, training, label);
+  // Just observed: the range is set, so the per-step read of `seen` (a device sync) can be skipped.
+  let observed = false;
   if (mode.calibrationSink && !spec.fixed) mode.calibrationSink(label, r, y);
-  else if (training && !mode.observersFrozen) updateRange(r, y, spec);
-  return mode.activationQuantization ? quantizeActivation(r, y, spec, label) : y;
+  else if (training && !mode.observersFrozen && y.size > 0) {
+    updateRange(r, y, spec);
+    observed = true;
+  }
+  return mode.activationQuantization ? quantizeActivation(r, y, spec, label, observed) : y;
 }
 
 /** A learned-step activation (a fixed range, e.g. softmax's, stays a fixed fake-quant). */
@@ -61,9 +66,9 @@ export function updateRange(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpe
  * Fake-quantizes an activation on its range widened to contain 0. A range never observed yet (an
  * uncalibrated model used for inference) leaves the activation in float rather than crushing it to 0.
  */
-export function quantizeActivation(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec, label: string): tf.Tensor {
+export function quantizeActivation(r: RangeVars, y: tf.Tensor, spec: ActivationQuantSpec, label: string, observed = false): tf.Tensor {
   if (spec.fixed) return fakeQuant(y, tf.scalar(spec.fixed[0]), tf.scalar(spec.fixed[1]), { bits: spec.bits, label });
-  if (r.seen.read().dataSync()[0] === 0) return y;
+  if (!observed && r.seen.read().dataSync()[0] === 0) return y;
   return fakeQuant(y, tf.minimum(r.min.read(), 0), tf.maximum(r.max.read(), 0), { bits: spec.bits, label });
 }
 
