@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, shuffleInPlace } from '../../src/core/train/rng.js';
 import type { Dataset } from '../../src/core/train/dataset.js';
+import { stratifiedSplit } from '../../src/data/split.js';
 
 export const MNIST_SIZE = 10_000;
 const MNIST_PIXELS = 28 * 28;
@@ -76,36 +77,7 @@ export function loadMnist(opts: { train?: number; test?: number; seed?: number }
   return { train: pick(split.train), test: pick(split.test), classes: 10 };
 }
 
-/**
- * Indices of a stratified split: each class contributes to train and test in proportion to its size
- * (largest-remainder rounding, so the totals are exact), drawn from a seeded shuffle of its members.
- * Both index lists are shuffled again so classes are interleaved.
- */
-export function stratifiedSplit(labels: Int32Array, train: number, test: number, seed: number): { train: Int32Array; test: Int32Array } {
-  const n = labels.length;
-  if (train + test > n) throw new Error(`cannot split ${n} samples into ${train} + ${test}`);
-  const rng = new Rng(seed);
-  const byClass = new Map<number, number[]>();
-  labels.forEach((c, i) => {
-    const list = byClass.get(c) ?? [];
-    list.push(i);
-    byClass.set(c, list);
-  });
-  const classes = [...byClass.keys()].sort((a, b) => a - b);
-  const members = classes.map((c) => byClass.get(c)!);
-  for (const m of members) shuffleInPlace(m, rng);
-  const taken = apportion(members.map((m) => m.length), train + test);
-  const testCounts = apportion(taken, test);
-  const trainIdx: number[] = [];
-  const testIdx: number[] = [];
-  members.forEach((m, k) => {
-    testIdx.push(...m.slice(0, testCounts[k]));
-    trainIdx.push(...m.slice(testCounts[k], taken[k]));
-  });
-  shuffleInPlace(trainIdx, rng);
-  shuffleInPlace(testIdx, rng);
-  return { train: Int32Array.from(trainIdx), test: Int32Array.from(testIdx) };
-}
+export { stratifiedSplit };
 
 /** Split `total` into integer parts proportional to `weights`, each <= its weight (largest remainder). */
 function apportion(weights: number[], total: number): number[] {
