@@ -33,6 +33,8 @@ const PROJECT_KERNELS = [
   'QatFakeQuant',
   'QatFakeQuantGrad',
   'QatFakeQuantRangeGrad',
+  // Weight ranges (max|w|) on WASM as SIMD, over core's JavaScript kernel (tests/engine/abs-max.test.ts).
+  'QatAbsMax',
 ];
 
 function processHandlers(): number {

@@ -10,6 +10,7 @@ import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
 import { depthwiseBackpropFilterConfig } from './wasm/depthwise-backprop-filter.js';
 import { depthwiseBackpropInputConfig } from './wasm/depthwise-backprop-input.js';
+import { absMaxConfig } from './wasm/abs-max.js';
 import { fakeQuantConfigs } from './wasm/fake-quant.js';
 import { maxPoolGradConfig } from './wasm/max-pool-grad.js';
 import { meanConfig, sumConfig } from './wasm/reduce-leading.js';
@@ -39,6 +40,8 @@ export const projectKernels: readonly KernelConfig[] = [
   // QatFakeQuant* on WASM: replaces the JavaScript loops src/core/quant/fakeQuantKernels.ts registers
   // (whichever registered first: core skips names already registered, and this replaces core's).
   ...fakeQuantConfigs,
+  // QatAbsMax (weight ranges) on WASM as a SIMD pass, over core's JavaScript loop (observerKernels.ts).
+  absMaxConfig,
 ];
 
 /**

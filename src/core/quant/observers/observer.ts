@@ -7,6 +7,9 @@
 //             field) so that it survives save/load and merging.
 // Updates run in tf.tidy and only assign: no tensor survives them and no gradient reaches the state.
 import * as tf from '../../tf.js';
+import { hasObserveKernel, OBSERVE, type ObserveKernelAttrs, registerObserverKernels } from '../observerKernels.js';
+
+registerObserverKernels();
 
 export type ObserverKind = 'minmax' | 'ema';
 
@@ -112,16 +115,18 @@ export function createObserver(kind: ObserverKind, opts: ObserverOptions): Obser
     }
   }
   const perChannel = opts.channels !== undefined;
-  const reduceAxes = (x: tf.Tensor): number[] | undefined => {
-    if (!perChannel) return undefined;
+  /** The channel axis of x (normalised and checked), or -1 per tensor. */
+  const channelAxis = (x: tf.Tensor): number => {
+    if (!perChannel) return -1;
     const rank = x.rank;
     const axis = (opts.axis ?? -1) < 0 ? rank + (opts.axis ?? -1) : opts.axis!;
     if (axis < 0 || axis >= rank) throw new RangeError(`${name}: axis ${opts.axis ?? -1} is out of range for a rank-${rank} tensor`);
     if (x.shape[axis] !== opts.channels) {
       throw new RangeError(`${name}: observes ${opts.channels} channels but axis ${axis} of shape [${x.shape}] has ${x.shape[axis]}`);
     }
-    return x.shape.map((_, i) => i).filter((i) => i !== axis);
+    return axis;
   };
+  const symmetric = opts.symmetric ?? false;
 
   const observer: Observer = {
     name,
@@ -133,11 +138,21 @@ export function createObserver(kind: ObserverKind, opts: ObserverOptions): Obser
       if (observer.frozen) return;
       if (x.dtype !== 'float32') throw new TypeError(`${name}: observers need float32 input, got ${x.dtype}`);
       if (x.size === 0) return; // nothing observed: an empty batch must not reset the range to [+inf, -inf]
-      const axes = reduceAxes(x);
+      const axis = channelAxis(x);
       tf.tidy(() => {
+        if (hasObserveKernel()) {
+          // One pass (observerKernels.ts), the same float32 bits as the op chain below.
+          const attrs: ObserveKernelAttrs = { kind, decay, symmetric, axis };
+          const [lo, hi, init] = tf.engine().runKernel(OBSERVE, { x, min: state.min, max: state.max, initialized: state.initialized }, attrs as never) as tf.Tensor[];
+          state.min.assign(lo!);
+          state.max.assign(hi!);
+          state.initialized.assign(init!);
+          return;
+        }
+        const axes = axis < 0 ? undefined : x.shape.map((_, i) => i).filter((i) => i !== axis);
         let lo: tf.Tensor;
         let hi: tf.Tensor;
-        if (opts.symmetric) {
+        if (symmetric) {
           hi = tf.max(tf.abs(x), axes);
           lo = tf.neg(hi);
         } else {

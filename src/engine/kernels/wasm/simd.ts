@@ -12,6 +12,7 @@
 // addStrided: a strided float32 add (scalar), the scatter of an input gradient's columns.
 // add/sub/subFrom/mul/div/divInto: a tensor with a per-channel vector (the same f32x4 operations
 // XNNPACK's broadcasting kernels run, so the same bits).
+// absMax: max|x| per lane position of a repeating table (weight ranges, abs-max.ts).
 // dotRows16: one input channel's row of taps against 16 output channels of dy, for filter gradients
 // of convolutions with few input channels.
 
@@ -309,6 +310,8 @@ const fqOp = {
   div64: [0xfd, 0xf3, 0x01],
   f64Const: (v: number) => [0x44, ...new Uint8Array(Float64Array.from([v]).buffer)],
   select: [0x1b],
+  abs: [0xfd, 0xe0, 0x01], // f32x4.abs
+  max: [0xfd, 0xe9, 0x01], // f32x4.max
 };
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 const JOIN_LOW = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
@@ -411,6 +414,32 @@ function fqRangeGradBody(): number[] {
   return [...u32(all.length), ...all];
 }
 
+// Parameters: 0 x, 1 bytes (a multiple of 16), 2 acc, 3 accEnd. Locals: 4 i, 5 tp (i32).
+// acc[tp] = f32x4.max(acc[tp], |x[i]|), tp stepping 16 bytes and wrapping at accEnd: per lane position,
+// max|x| (NaN if any NaN: f32x4.max propagates it; |x| has no -0, so ties are equal bits).
+function absMaxBody(): number[] {
+  const body = [
+    ...op.get(5),
+    ...op.get(5), ...op.load,
+    ...op.get(0), ...op.get(4), ...op.i32Add, ...op.load, ...fqOp.abs,
+    ...fqOp.max,
+    ...op.store,
+  ];
+  const code = [
+    ...op.get(2), ...op.set(5),
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(4), ...op.get(1), ...op.i32GeU, 0x0d, 0x01,
+    ...body,
+    ...op.get(4), ...op.i32Const(16), ...op.i32Add, ...op.set(4),
+    ...op.get(5), ...op.i32Const(16), ...op.i32Add, ...op.set(5),
+    ...op.get(2), ...op.get(5), ...op.get(5), ...op.get(3), ...op.i32GeU, ...fqOp.select, ...op.set(5),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+  const all = [...vec([[2, I32]]), ...code];
+  return [...u32(all.length), ...all];
+}
+
 function moduleBytes(): Uint8Array {
   const adamType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0x00];
   const poolType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
@@ -418,11 +447,12 @@ function moduleBytes(): Uint8Array {
   const affineType = [0x60, ...vec([I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
   const addType = affineType; // five i32 parameters too
   const fqForwardType = [0x60, ...vec([I32, I32, I32, I32, I32].map((t) => [t])), ...vec([[I32]])];
+  const absMaxType = [0x60, ...vec([I32, I32, I32, I32].map((t) => [t])), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([adamType, poolType, dotType, affineType, addType, fqForwardType])),
+    ...section(1, vec([adamType, poolType, dotType, affineType, addType, fqForwardType, absMaxType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])), // memory, min 1 page, no max
-    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03]), [0x05], [0x02], [0x03]])),
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03]), [0x05], [0x02], [0x03], [0x06]])),
     ...section(
       7,
       vec([
@@ -435,9 +465,10 @@ function moduleBytes(): Uint8Array {
         [...name('fqForward'), 0x00, 5 + CHANNEL_OPS.length],
         [...name('fqGrad'), 0x00, 6 + CHANNEL_OPS.length],
         [...name('fqRangeGrad'), 0x00, 7 + CHANNEL_OPS.length],
+        [...name('absMax'), 0x00, 8 + CHANNEL_OPS.length],
       ]),
     ),
-    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first)), fqForwardBody(), fqGradBody(), fqRangeGradBody()])),
+    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first)), fqForwardBody(), fqGradBody(), fqRangeGradBody(), absMaxBody()])),
   ]);
 }
 
@@ -461,7 +492,11 @@ export type SimdFqForward = (x: number, out: number, bytes: number, table: numbe
 export type SimdFqGrad = (x: number, dy: number, out: number, bytes: number, table: number, tableEnd: number) => void;
 export type SimdFqRangeGrad = (x: number, dy: number, bytes: number, table: number, tableEnd: number) => void;
 
+/** acc (16-byte aligned, accEnd - acc a multiple of 16) lane-wise max'ed with |x| over `bytes` bytes. */
+export type SimdAbsMax = (x: number, bytes: number, acc: number, accEnd: number) => void;
+
 export interface SimdKernels {
+  absMax: SimdAbsMax;
   fqForward: SimdFqForward;
   fqGrad: SimdFqGrad;
   fqRangeGrad: SimdFqRangeGrad;
@@ -490,6 +525,7 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
       fqForward: instance.exports.fqForward as SimdFqForward,
       fqGrad: instance.exports.fqGrad as SimdFqGrad,
       fqRangeGrad: instance.exports.fqRangeGrad as SimdFqRangeGrad,
+      absMax: instance.exports.absMax as SimdAbsMax,
       channelOps: Object.fromEntries(CHANNEL_OPS.map(([n]) => [n, instance.exports[n] as SimdChannelOp])) as Record<ChannelOp, SimdChannelOp>,
     };
   } catch {
