@@ -11,3 +11,4 @@ export { readZip, type ZipEntry, type ZipLimits } from './zip.js';
 export { arraysToDataset, type NdArray, type DType } from './ndarray.js';
 export { INFER_CLASSIFICATION_MAX_DISTINCT, type LabelOptions } from './labels.js';
 export { stratifiedSplit, randomSplit, splitDataset, takeRows, shardIndices } from './split.js';
+export { applyStandardization, fitStandardization, type Standardization } from './standardize.js';
