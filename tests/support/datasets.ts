@@ -79,24 +79,6 @@ export function loadMnist(opts: { train?: number; test?: number; seed?: number }
 
 export { stratifiedSplit };
 
-/** Split `total` into integer parts proportional to `weights`, each <= its weight (largest remainder). */
-function apportion(weights: number[], total: number): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  if (total === 0 || sum === 0) return weights.map(() => 0);
-  const exact = weights.map((w) => (w * total) / sum);
-  const parts = exact.map(Math.floor);
-  let left = total - parts.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => ({ i, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (const { i } of order) {
-    if (left === 0) break;
-    if (parts[i]! < weights[i]!) {
-      parts[i]!++;
-      left--;
-    }
-  }
-  return parts;
-}
-
 // ---------------------------------------------------------------- scikit-learn CSVs
 
 export type SklearnName = 'iris' | 'wine' | 'breast_cancer' | 'digits' | 'diabetes';
