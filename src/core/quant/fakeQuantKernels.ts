@@ -3,6 +3,7 @@
 // 2.6x a float step on WASM; single-pass kernels measured 1.07x (DESIGN.md §6). Registered for the
 // backends whose memory is a plain typed array (cpu, wasm); others use the composite in fakeQuant.ts.
 import * as tf from '../tf.js';
+import { type ArrayAccess, filledOutput, hasKernel, registerArrayKernel } from './arrayKernels.js';
 import { type ChannelLayout, type FakeQuantAttrs, fakeQuantForward, fakeQuantInputGrad, fakeQuantRangeGrad, nudgeAll } from './fakeQuantMath.js';
 
 export const FAKE_QUANT = 'QatFakeQuant';
@@ -16,39 +17,6 @@ export interface FakeQuantKernelAttrs extends FakeQuantAttrs {
   label: string;
 }
 
-/** Typed-array access to a backend's tensors. Outputs must be allocated before inputs are read:
- *  a WASM heap that grows on allocation detaches views taken earlier. */
-interface ArrayAccess {
-  read(t: tf.TensorInfo): Float32Array;
-  alloc(shape: number[]): [tf.TensorInfo, () => Float32Array];
-}
-
-type CpuBackend = { data: { get(id: tf.DataId): { values: unknown } }; makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo };
-type WasmBackend = { makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
-
-const access: Record<string, (backend: unknown) => ArrayAccess> = {
-  cpu: (backend) => {
-    const b = backend as CpuBackend;
-    return {
-      read: (t) => b.data.get(t.dataId).values as Float32Array,
-      alloc: (shape) => {
-        const values = new Float32Array(tf.util.sizeFromShape(shape));
-        return [b.makeTensorInfo(shape, 'float32', values), () => values];
-      },
-    };
-  },
-  wasm: (backend) => {
-    const b = backend as WasmBackend;
-    return {
-      read: (t) => b.typedArrayFromHeap(t),
-      alloc: (shape) => {
-        const info = b.makeOutput(shape, 'float32');
-        return [info, () => b.typedArrayFromHeap(info)];
-      },
-    };
-  },
-};
-
 export function channelLayout(shape: number[], rangeSize: number, axis: number): ChannelLayout {
   if (rangeSize === 1 && axis < 0) return { channels: 1, inner: Math.max(1, tf.util.sizeFromShape(shape)) };
   const ax = axis < 0 ? shape.length + axis : axis;
@@ -58,62 +26,30 @@ export function channelLayout(shape: number[], rangeSize: number, axis: number):
   return { channels: rangeSize, inner: tf.util.sizeFromShape(shape.slice(ax + 1)) };
 }
 
-function registerFor(backendName: string): void {
-  const arrays = access[backendName]!;
-  if (!tf.getKernel(FAKE_QUANT, backendName)) {
-    tf.registerKernel({
-      kernelName: FAKE_QUANT,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, min, max } = inputs as { x: tf.TensorInfo; min: tf.TensorInfo; max: tf.TensorInfo };
-        const a = attrs as unknown as FakeQuantKernelAttrs;
-        const io = arrays(backend);
-        const [out, outData] = io.alloc(x.shape);
-        try {
-          const ranges = nudgeAll(io.read(min), io.read(max), a, a.label);
-          if (tf.util.sizeFromShape(x.shape) > 0) {
-            fakeQuantForward(io.read(x), ranges, channelLayout(x.shape, ranges.length, a.axis), outData(), a.label);
-          }
-        } catch (err) {
-          // A refused input (NaN/Inf, bad range) must not leak the output already allocated.
-          (backend as { disposeData(id: tf.DataId): void }).disposeData(out.dataId);
-          throw err;
-        }
-        return out;
-      },
-    });
-  }
-  if (!tf.getKernel(FAKE_QUANT_GRAD, backendName)) {
-    tf.registerKernel({
-      kernelName: FAKE_QUANT_GRAD,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, min, max } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; min: tf.TensorInfo; max: tf.TensorInfo };
-        const a = attrs as unknown as FakeQuantKernelAttrs;
-        const io = arrays(backend);
-        const [dx, dxData] = io.alloc(x.shape);
-        const ranges = nudgeAll(io.read(min), io.read(max), a, a.label);
-        fakeQuantInputGrad(io.read(dy), io.read(x), ranges, channelLayout(x.shape, ranges.length, a.axis), dxData());
-        return dx;
-      },
-    });
-  }
-  if (!tf.getKernel(FAKE_QUANT_RANGE_GRAD, backendName)) {
-    tf.registerKernel({
-      kernelName: FAKE_QUANT_RANGE_GRAD,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, min, max } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; min: tf.TensorInfo; max: tf.TensorInfo };
-        const a = attrs as unknown as FakeQuantKernelAttrs;
-        const io = arrays(backend);
-        const [dmin, dminData] = io.alloc(min.shape);
-        const [dmax, dmaxData] = io.alloc(max.shape);
-        const ranges = nudgeAll(io.read(min), io.read(max), a, a.label);
-        fakeQuantRangeGrad(io.read(dy), io.read(x), ranges, channelLayout(x.shape, ranges.length, a.axis), dminData(), dmaxData());
-        return [dmin, dmax];
-      },
-    });
-  }
+type Inputs = Record<string, tf.TensorInfo>;
+const rangesOf = (io: ArrayAccess, i: Inputs, a: FakeQuantKernelAttrs) => nudgeAll(io.read(i.min!), io.read(i.max!), a, a.label);
+const layoutOf = (i: Inputs, channels: number, a: FakeQuantKernelAttrs) => channelLayout(i.x!.shape, channels, a.axis);
+
+function registerArrayKernels(): void {
+  registerArrayKernel<FakeQuantKernelAttrs>(FAKE_QUANT, (io, i, a) =>
+    filledOutput(io, i.x!.shape, (out) => {
+      const ranges = rangesOf(io, i, a);
+      if (tf.util.sizeFromShape(i.x!.shape) > 0) fakeQuantForward(io.read(i.x!), ranges, layoutOf(i, ranges.length, a), out(), a.label);
+    }),
+  );
+  registerArrayKernel<FakeQuantKernelAttrs>(FAKE_QUANT_GRAD, (io, i, a) =>
+    filledOutput(io, i.x!.shape, (dx) => {
+      const ranges = rangesOf(io, i, a);
+      fakeQuantInputGrad(io.read(i.dy!), io.read(i.x!), ranges, layoutOf(i, ranges.length, a), dx());
+    }),
+  );
+  registerArrayKernel<FakeQuantKernelAttrs>(FAKE_QUANT_RANGE_GRAD, (io, i, a) => {
+    const [dmin, dminData] = io.alloc(i.min!.shape);
+    const [dmax, dmaxData] = io.alloc(i.max!.shape);
+    const ranges = rangesOf(io, i, a);
+    fakeQuantRangeGrad(io.read(i.dy!), io.read(i.x!), ranges, layoutOf(i, ranges.length, a), dminData(), dmaxData());
+    return [dmin, dmax];
+  });
 }
 
 let registered = false;
@@ -122,7 +58,7 @@ let registered = false;
 export function registerFakeQuantKernels(): void {
   if (registered) return;
   registered = true;
-  for (const name of Object.keys(access)) registerFor(name);
+  registerArrayKernels();
   tf.registerGradient({
     kernelName: FAKE_QUANT,
     inputsToSave: ['x', 'min', 'max'],
@@ -142,8 +78,6 @@ export function registerFakeQuantKernels(): void {
 }
 
 export function hasFakeQuantKernel(): boolean {
-  return tf.getKernel(FAKE_QUANT, tf.getBackend()) !== undefined;
+  return hasKernel(FAKE_QUANT);
 }
 
-/** The backends' typed-array access, shared with the LSQ kernels (lsqKernels.ts). */
-export { access as arrayAccess, type ArrayAccess };

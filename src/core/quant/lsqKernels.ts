@@ -3,7 +3,8 @@
 // step is trained), for the same reason as the fake-quant kernels (fakeQuantKernels.ts: a chain of
 // TF.js ops is ~10 passes per call). Other backends use the composite in lsq.ts.
 import * as tf from '../tf.js';
-import { arrayAccess, channelLayout } from './fakeQuantKernels.js';
+import { type ArrayAccess, filledOutput, hasKernel, registerArrayKernel } from './arrayKernels.js';
+import { channelLayout } from './fakeQuantKernels.js';
 import { effectiveSteps, type LsqAttrs, lsqForward, lsqInputGrad, lsqStepGrad } from './lsqMath.js';
 
 export const LSQ = 'QatLsq';
@@ -17,62 +18,24 @@ export interface LsqKernelAttrs extends LsqAttrs {
   label: string;
 }
 
-function registerFor(backendName: string): void {
-  const arrays = arrayAccess[backendName]!;
-  if (!tf.getKernel(LSQ, backendName)) {
-    tf.registerKernel({
-      kernelName: LSQ,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, step } = inputs as { x: tf.TensorInfo; step: tf.TensorInfo };
-        const a = attrs as unknown as LsqKernelAttrs;
-        const io = arrays(backend);
-        // Copied out before any allocation (which may detach WASM heap views); throws on a bad step.
-        const steps = effectiveSteps(io.read(step), a.label);
-        const [out, outData] = io.alloc(x.shape);
-        try {
-          if (tf.util.sizeFromShape(x.shape) > 0) {
-            lsqForward(io.read(x), steps, a, channelLayout(x.shape, steps.length, a.axis), outData(), a.label);
-          }
-        } catch (err) {
-          // NaN/Inf input: the output never becomes a tensor, so free its memory here.
-          (backend as { disposeData(id: tf.DataId): void }).disposeData(out.dataId);
-          throw err;
-        }
-        return out;
-      },
+function registerArrayKernels(): void {
+  // Steps are copied out before any allocation (which may detach WASM heap views); a bad step throws.
+  const steps = (io: ArrayAccess, i: Record<string, tf.TensorInfo>, a: LsqKernelAttrs) => effectiveSteps(io.read(i.step!), a.label);
+  const layout = (i: Record<string, tf.TensorInfo>, n: number, a: LsqKernelAttrs) => channelLayout(i.x!.shape, n, a.axis);
+  registerArrayKernel<LsqKernelAttrs>(LSQ, (io, i, a) => {
+    const s = steps(io, i, a);
+    return filledOutput(io, i.x!.shape, (out) => {
+      if (tf.util.sizeFromShape(i.x!.shape) > 0) lsqForward(io.read(i.x!), s, a, layout(i, s.length, a), out(), a.label);
     });
-  }
-  if (!tf.getKernel(LSQ_GRAD, backendName)) {
-    tf.registerKernel({
-      kernelName: LSQ_GRAD,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, step } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; step: tf.TensorInfo };
-        const a = attrs as unknown as LsqKernelAttrs;
-        const io = arrays(backend);
-        const steps = effectiveSteps(io.read(step), a.label);
-        const [dx, dxData] = io.alloc(x.shape);
-        lsqInputGrad(io.read(dy), io.read(x), steps, a, channelLayout(x.shape, steps.length, a.axis), dxData());
-        return dx;
-      },
-    });
-  }
-  if (!tf.getKernel(LSQ_STEP_GRAD, backendName)) {
-    tf.registerKernel({
-      kernelName: LSQ_STEP_GRAD,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, step } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; step: tf.TensorInfo };
-        const a = attrs as unknown as LsqKernelAttrs;
-        const io = arrays(backend);
-        const steps = effectiveSteps(io.read(step), a.label);
-        const [ds, dsData] = io.alloc(step.shape);
-        lsqStepGrad(io.read(dy), io.read(x), steps, a, channelLayout(x.shape, steps.length, a.axis), dsData());
-        return ds;
-      },
-    });
-  }
+  });
+  registerArrayKernel<LsqKernelAttrs>(LSQ_GRAD, (io, i, a) => {
+    const s = steps(io, i, a);
+    return filledOutput(io, i.x!.shape, (dx) => lsqInputGrad(io.read(i.dy!), io.read(i.x!), s, a, layout(i, s.length, a), dx()));
+  });
+  registerArrayKernel<LsqKernelAttrs>(LSQ_STEP_GRAD, (io, i, a) => {
+    const s = steps(io, i, a);
+    return filledOutput(io, i.step!.shape, (ds) => lsqStepGrad(io.read(i.dy!), io.read(i.x!), s, a, layout(i, s.length, a), ds()));
+  });
 }
 
 let registered = false;
@@ -81,7 +44,7 @@ let registered = false;
 export function registerLsqKernels(): void {
   if (registered) return;
   registered = true;
-  for (const name of Object.keys(arrayAccess)) registerFor(name);
+  registerArrayKernels();
   tf.registerGradient({
     kernelName: LSQ,
     inputsToSave: ['x', 'step'],
@@ -97,5 +60,5 @@ export function registerLsqKernels(): void {
 }
 
 export function hasLsqKernel(): boolean {
-  return tf.getKernel(LSQ, tf.getBackend()) !== undefined;
+  return hasKernel(LSQ);
 }

@@ -9,7 +9,8 @@
 // Other backends use the op chains in observer.ts and weights.ts. On WASM the engine replaces QatAbsMax
 // with a SIMD pass (src/engine/kernels/wasm/abs-max.ts).
 import * as tf from '../tf.js';
-import { arrayAccess, channelLayout } from './fakeQuantKernels.js';
+import { filledOutput, hasKernel, registerArrayKernel } from './arrayKernels.js';
+import { channelLayout } from './fakeQuantKernels.js';
 import type { ChannelLayout } from './fakeQuantMath.js';
 
 export const OBSERVE = 'QatObserve';
@@ -130,63 +131,44 @@ export function emaInto(state: Float32Array, batch: Float32Array, initialized: n
   }
 }
 
-function registerFor(backendName: string): void {
-  const arrays = arrayAccess[backendName]!;
-  if (!tf.getKernel(OBSERVE, backendName)) {
-    tf.registerKernel({
-      kernelName: OBSERVE,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, min, max, initialized } = inputs as { x: tf.TensorInfo; min: tf.TensorInfo; max: tf.TensorInfo; initialized: tf.TensorInfo };
-        const a = attrs as unknown as ObserveKernelAttrs;
-        const io = arrays(backend);
-        const channels = tf.util.sizeFromShape(min.shape);
-        const layout = layoutOf(x.shape, channels, a.axis);
-        // Outputs first: a WASM heap that grows on allocation detaches views taken earlier.
-        const [outMin, outMinData] = io.alloc(min.shape);
-        const [outMax, outMaxData] = io.alloc(max.shape);
-        const [outInit, outInitData] = io.alloc(initialized.shape);
-        const ema = a.kind === 'ema';
-        const lo = ema ? new Float32Array(channels) : outMinData();
-        const hi = ema ? new Float32Array(channels) : outMaxData();
-        batchRange(io.read(x), layout, a.symmetric, lo, hi);
-        if (ema) {
-          const init = io.read(initialized)[0]!;
-          emaInto(io.read(min), lo, init, a.decay, outMinData());
-          emaInto(io.read(max), hi, init, a.decay, outMaxData());
-        }
-        outInitData()[0] = 1;
-        return [outMin, outMax, outInit];
-      },
-    });
-  }
-  if (!tf.getKernel(ABS_MAX, backendName)) {
-    tf.registerKernel({
-      kernelName: ABS_MAX,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x } = inputs as { x: tf.TensorInfo };
-        const a = attrs as unknown as AbsMaxKernelAttrs;
-        const io = arrays(backend);
-        const shape = a.axis < 0 ? [] : [x.shape[a.axis]!];
-        const layout = layoutOf(x.shape, shape[0] ?? 1, a.axis);
-        const [out, outData] = io.alloc(shape);
-        batchRange(io.read(x), layout, true, null, outData());
-        return out;
-      },
-    });
-  }
+function registerArrayKernels(): void {
+  registerArrayKernel<ObserveKernelAttrs>(OBSERVE, (io, i, a) => {
+    const { x, min, max, initialized } = i as { x: tf.TensorInfo; min: tf.TensorInfo; max: tf.TensorInfo; initialized: tf.TensorInfo };
+    const channels = tf.util.sizeFromShape(min.shape);
+    const layout = layoutOf(x.shape, channels, a.axis);
+    // Outputs first: a WASM heap that grows on allocation detaches views taken earlier.
+    const [outMin, outMinData] = io.alloc(min.shape);
+    const [outMax, outMaxData] = io.alloc(max.shape);
+    const [outInit, outInitData] = io.alloc(initialized.shape);
+    const ema = a.kind === 'ema';
+    const lo = ema ? new Float32Array(channels) : outMinData();
+    const hi = ema ? new Float32Array(channels) : outMaxData();
+    batchRange(io.read(x), layout, a.symmetric, lo, hi);
+    if (ema) {
+      const init = io.read(initialized)[0]!;
+      emaInto(io.read(min), lo, init, a.decay, outMinData());
+      emaInto(io.read(max), hi, init, a.decay, outMaxData());
+    }
+    outInitData()[0] = 1;
+    return [outMin, outMax, outInit];
+  });
+  registerArrayKernel<AbsMaxKernelAttrs>(ABS_MAX, (io, i, a) => {
+    const x = i.x!;
+    const shape = a.axis < 0 ? [] : [x.shape[a.axis]!];
+    const layout = layoutOf(x.shape, shape[0] ?? 1, a.axis);
+    return filledOutput(io, shape, (out) => batchRange(io.read(x), layout, true, null, out()));
+  });
 }
 
 /** Registers the kernels for cpu and wasm where missing; idempotent (and restores an unregistered one). */
 export function registerObserverKernels(): void {
-  for (const name of Object.keys(arrayAccess)) registerFor(name);
+  registerArrayKernels();
 }
 
 export function hasObserveKernel(): boolean {
-  return tf.getKernel(OBSERVE, tf.getBackend()) !== undefined;
+  return hasKernel(OBSERVE);
 }
 
 export function hasAbsMaxKernel(): boolean {
-  return tf.getKernel(ABS_MAX, tf.getBackend()) !== undefined;
+  return hasKernel(ABS_MAX);
 }
