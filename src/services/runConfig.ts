@@ -1,0 +1,60 @@
+// The options of a QAT run: one schema for the `config` of a job over HTTP (snake_case, as here) and for
+// the flags of `qat run` (the same names in kebab-case, generated from this schema), so the two cannot
+// drift. Defaults are filled in and echoed back, so a report always says exactly what ran.
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+import { ValidationError } from '../errors/index.js';
+import { schemaProblems } from './schemaProblems.js';
+
+const Int = (min: number, max: number, dflt: number, description: string) => Type.Integer({ minimum: min, maximum: max, default: dflt, description });
+const Num = (min: number, max: number, dflt: number, description: string, exclusiveMinimum = false) =>
+  Type.Number({ ...(exclusiveMinimum ? { exclusiveMinimum: min } : { minimum: min }), maximum: max, default: dflt, description });
+
+export const RunConfigSchema = Type.Object(
+  {
+    // Data handling.
+    task: Type.Optional(Type.Enum(['classification', 'regression'], { description: 'Inferred from the labels when absent.' })),
+    label_column: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'CSV/TSV label column, by name or 0-based index (negative counts from the end); default: the last.' })),
+    skip_rows: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'CSV/TSV lines to skip before the header or the data.' })),
+    test_fraction: Num(0, 0.9, 0.2, 'Stratified test split taken from the data when no separate test set is given.', true),
+    validation_fraction: Type.Number({ minimum: 0, maximum: 0.5, default: 0, description: 'Stratified validation split taken from the training data, for early stopping; 0 disables it.' }),
+    patience: Int(0, 1000, 0, 'Early stopping: epochs without validation improvement before stopping (best weights are restored); 0 disables it. Needs validation_fraction > 0.'),
+    augment_shift: Int(0, 8, 0, 'Images: random shift of up to this many pixels (zero fill) per training sample.'),
+    augment_flip: Type.Boolean({ default: false, description: 'Images: random horizontal flip of training samples.' }),
+    augment_noise: Type.Number({ minimum: 0, maximum: 10, default: 0, description: 'Gaussian noise (standard deviation, in preprocessed input units) added to training samples.' }),
+    // Model.
+    width: Num(0, 16, 1, 'Width multiplier of a zoo model (cnn at 4 has 64 and 128 filters).', true),
+    // Training.
+    epochs: Int(0, 1000, 3, 'Float training epochs before quantization (0: use the model as it is).'),
+    qat_epochs: Int(0, 1000, 2, 'QAT fine-tuning epochs.'),
+    batch_size: Int(1, 8192, 128, 'Batch size.'),
+    lr: Num(0, 10, 0.001, 'Float learning rate (Adam).', true),
+    qat_lr: Num(0, 10, 0.0001, 'QAT learning rate (Adam).', true),
+    seed: Int(0, 2 ** 31 - 1, 0, 'Seed of initialisation, shuffles, splits and augmentation.'),
+    // Quantization.
+    weight_bits: Int(2, 8, 8, 'Weight bits (symmetric, narrow range).'),
+    activation_bits: Type.Enum([8, 16], { default: 8, description: 'Activation bits.' }),
+    per_channel: Type.Boolean({ default: true, description: 'Per-output-channel weight scales for convolutions (else per tensor).' }),
+    observer: Type.Enum(['minmax', 'ema', 'percentile', 'mse'], {
+      default: 'minmax',
+      description: 'Range calibration of the static PTQ baseline.',
+    }),
+    calibration_samples: Int(1, 1_000_000, 1000, 'Training samples used to calibrate static PTQ.'),
+  },
+  { additionalProperties: false, $id: 'RunConfig' },
+);
+
+export type RunConfig = Static<typeof RunConfigSchema>;
+
+/** Validates a partial config, fills the defaults and checks the rules that span fields. */
+export function resolveRunConfig(input: unknown): RunConfig {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ValidationError([{ field: 'config', reason: 'must be an object' }]);
+  const withDefaults = Value.Default(RunConfigSchema, structuredClone(input)) as Record<string, unknown>;
+  const problems = schemaProblems(RunConfigSchema, withDefaults);
+  if (problems.length > 0) throw new ValidationError(problems);
+  const config = withDefaults as RunConfig;
+  if (config.patience > 0 && config.validation_fraction === 0) {
+    throw new ValidationError([{ field: 'patience', reason: 'early stopping needs a validation split: set validation_fraction > 0' }]);
+  }
+  return config;
+}
