@@ -14,6 +14,7 @@ import { listWorkers } from '../queue/workerRegistry.js';
 import { ApiKeyService } from '../services/apiKeys.js';
 import { selectBackend } from '../engine/backend.js';
 import { startWorkerProcess } from '../workers/workerProcess.js';
+import { addRunConfigFlags, runConfigFromFlags } from './run/configFlags.js';
 import { createApiRuntime, loadConfig, VERSION } from './runtime.js';
 import { onShutdownSignal } from './shutdown.js';
 
@@ -86,72 +87,37 @@ export function buildProgram(): Command {
       );
     });
 
-  program
+  const run = program
     .command('run')
-    .description('Run the whole QAT pipeline in-process (no Redis or Postgres): float training, PTQ baselines, QAT, int8 conversion and integer-reference evaluation; writes report.json and the QAT model to --out.')
-    .requiredOption('--data <path>', 'a folder of IDX files (MNIST layout), or a .csv/.tsv, .jsonl or .npz file')
+    .description(
+      'Run the whole QAT pipeline in-process (no Redis or Postgres): float training, PTQ baselines, QAT, int8 conversion and integer-reference evaluation; writes report.json and the artifacts to --out. The run options are the same as a job\'s `config` over HTTP, in kebab-case.',
+    )
+    .requiredOption('--data <path>', 'a .csv/.tsv, .jsonl or .npz file, a folder of IDX files (MNIST layout), an archive of one of those, or builtin:NAME')
     .option('--test-data <path>', 'a separate test set (else a stratified split of --data)')
-    .option('--test-fraction <f>', 'test split when --test-data is absent', '0.2')
-    .option('--label-column <name|index>', 'CSV label column (default: the last)')
-    .option('--skip-rows <n>', 'CSV lines to skip before the header or data')
-    .option('--task <task>', 'classification or regression (default: inferred)')
-    .option('--model <name>', 'zoo model: mlp, cnn or ds-cnn', 'mlp')
-    .option('--width <w>', 'width multiplier of the zoo model', '1')
-    .option('--epochs <n>', 'float training epochs', '3')
-    .option('--qat-epochs <n>', 'QAT fine-tuning epochs', '2')
-    .option('--batch-size <n>', 'batch size', '128')
-    .option('--lr <lr>', 'float learning rate (Adam)', '0.001')
-    .option('--qat-lr <lr>', 'QAT learning rate (Adam)', '0.0001')
-    .option('--weight-bits <b>', 'weight bits (2-8)', '8')
-    .option('--observer <kind>', 'PTQ calibration observer: minmax, ema, percentile or mse', 'minmax')
-    .option('--calibration-samples <n>', 'training samples for PTQ calibration', '1000')
-    .option('--seed <n>', 'seed of initialisation, shuffles and splits', '0')
-    .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--model <model>', 'zoo:mlp, zoo:cnn or zoo:ds-cnn, or a TF.js model.json / Keras JSON file', 'zoo:mlp')
     .option('--out <dir>', 'output folder', 'qat-out')
-    .action(async (opts: Record<string, string>) => {
-      const { runQat } = await import('./run/runCommand.js');
-      const num = (name: string, v: string | undefined, integer = false): number => {
-        const n = Number(v);
-        if (v === undefined || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-          throw new ValidationError([{ field: name, reason: `must be ${integer ? 'an integer' : 'a number'}, got '${v}'` }]);
-        }
-        return n;
-      };
-      const oneOf = <T extends string>(name: string, v: string, allowed: readonly T[]): T => {
-        if (!(allowed as readonly string[]).includes(v)) throw new ValidationError([{ field: name, reason: `must be one of ${allowed.join(', ')}, got '${v}'` }]);
-        return v as T;
-      };
-      const summary = await runQat(
-        {
-          data: opts.data!,
-          ...(opts.testData ? { testData: opts.testData } : {}),
-          ...(opts.labelColumn !== undefined ? { labelColumn: opts.labelColumn } : {}),
-          ...(opts.skipRows !== undefined ? { skipRows: num('skip-rows', opts.skipRows, true) } : {}),
-          ...(opts.task ? { task: oneOf('task', opts.task, ['classification', 'regression'] as const) } : {}),
-          testFraction: num('test-fraction', opts.testFraction),
-          seed: num('seed', opts.seed, true),
-          model: oneOf('model', opts.model!, ['mlp', 'cnn', 'ds-cnn'] as const),
-          width: num('width', opts.width),
-          epochs: num('epochs', opts.epochs, true),
-          qatEpochs: num('qat-epochs', opts.qatEpochs, true),
-          batchSize: num('batch-size', opts.batchSize, true),
-          lr: num('lr', opts.lr),
-          qatLr: num('qat-lr', opts.qatLr),
-          weightBits: num('weight-bits', opts.weightBits, true),
-          observer: oneOf('observer', opts.observer!, ['minmax', 'ema', 'percentile', 'mse'] as const),
-          calibrationSamples: num('calibration-samples', opts.calibrationSamples, true),
-          backend: oneOf('backend', opts.backend!, ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
-          out: opts.out!,
-        },
-        (line) => process.stderr.write(`${line}\n`),
-      );
-      const a = summary.accuracy as Record<string, { accuracy?: number; mse?: number }>;
-      const fmt = (m: { accuracy?: number; mse?: number }) => (m.accuracy !== undefined ? `${(m.accuracy * 100).toFixed(2)}%` : `mse ${m.mse?.toFixed(4)}`);
-      process.stdout.write(
-        `float ${fmt(a.float!)} | PTQ weights-only ${fmt(a.ptq_dynamic!)} | PTQ static ${fmt(a.ptq_static!)} | QAT ${fmt(a.qat!)} | int8 reference ${fmt(a.int8_reference!)}\n` +
-          `wrote ${path.join(opts.out!, 'report.json')} and ${path.join(opts.out!, 'qat-model')}\n`,
-      );
-    });
+    .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--json', 'print report.json to stdout instead of the summary');
+  addRunConfigFlags(run).action(async (opts: Record<string, unknown>) => {
+    const { runQat } = await import('./run/runCommand.js');
+    const { formatSummary } = await import('./run/summary.js');
+    const backends = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+    const backend = opts.backend as string;
+    if (!(backends as readonly string[]).includes(backend)) throw new ValidationError([{ field: '--backend', reason: `must be one of ${backends.join(', ')}, got '${backend}'` }]);
+    const config = runConfigFromFlags(opts);
+    const report = await runQat(
+      {
+        data: opts.data as string,
+        ...(opts.testData ? { testData: opts.testData as string } : {}),
+        model: opts.model as string,
+        out: opts.out as string,
+        backend: backend as (typeof backends)[number],
+      },
+      config,
+      { log: (line) => process.stderr.write(`${line}\n`), tty: process.stderr.isTTY === true },
+    );
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatSummary(report)}\nwrote ${path.join(opts.out as string, 'report.json')}\n`);
+  });
 
   const keys = program.command('keys').description('Manage API keys.');
   keys

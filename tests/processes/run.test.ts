@@ -3,10 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/core/qat/prepare.js'; // registers the QAT layer classes for loading
 import * as tf from '../../src/core/tf.js';
+import { RunReportSchema } from '../../src/export/report/index.js';
 import { tempDir } from '../support/env.js';
 import { runQat } from '../support/process.js';
 
@@ -17,15 +19,23 @@ describe('qat run', () => {
     const out = tempDir('qat-run-');
     const { code, stdout, stderr } = await runQat(['run', '--data', wine, '--skip-rows', '1', '--epochs', '30', '--qat-epochs', '2', '--batch-size', '16', '--out', out], {});
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/^float \d+\.\d\d% \| PTQ weights-only .* \| int8 reference \d+\.\d\d%/);
+    expect(stdout).toMatch(/^accuracy on 36 test samples \(wine_data\.csv, zoo:mlp\):\n  float +\d+\.\d\d%\n  PTQ weights-only[\s\S]*QAT int8 \(integer reference\) +\d+\.\d\d%  \([+-]\d+\.\d\d vs float\)\n  size: float/);
     expect(stderr).toMatch(/TRAINING_FLOAT[\s\S]*CALIBRATING[\s\S]*TRAINING_QAT[\s\S]*QUANTIZING[\s\S]*EVALUATING/);
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
-    expect(report.dataset).toMatchObject({ format: 'csv', task: 'classification', classes: 3, test_source: 'split' });
-    expect(report.dataset.train_samples + report.dataset.test_samples).toBe(178);
-    expect(report.accuracy.float.accuracy).toBeGreaterThan(0.85);
-    expect(report.accuracy.int8_reference.accuracy).toBeGreaterThanOrEqual(report.accuracy.float.accuracy - 0.06);
+    expect([...Value.Errors(RunReportSchema, report)]).toEqual([]);
+    expect(report.task).toBe('classification');
+    expect(report.dataset).toMatchObject({ name: 'wine_data.csv', format: 'csv', features: 13, classes: 3, test_source: 'split' });
+    expect(report.dataset.sha256).toBe(createHash('sha256').update(await readFile(wine)).digest('hex'));
+    expect(report.dataset.samples.train + report.dataset.samples.test).toBe(178);
+    expect(report.config).toMatchObject({ epochs: 30, qat_epochs: 2, batch_size: 16, skip_rows: 1, weight_bits: 8, per_channel: true, observer: 'minmax' });
+    expect(report.accuracy.float).toBeGreaterThan(0.85);
+    expect(report.accuracy.int8_reference).toBe(report.accuracy.qat_int8);
+    expect(report.accuracy.int8_reference).toBeGreaterThanOrEqual(report.accuracy.float - 0.06);
+    expect(report.metrics.float.samples).toBe(report.dataset.samples.test);
     expect(report.agreement.int8_reference_vs_qat).toBeGreaterThanOrEqual(0.97);
-    expect(report.size_bytes.int8 * 3.5).toBeLessThan(report.size_bytes.float32);
+    expect(report.size_bytes.int8 * 3.5).toBeLessThan(report.size_bytes.float);
+    expect(report.layers.map((l: { name: string; class: string }) => `${l.name}:${l.class}`)).toEqual(['fc1:dense', 'fc2:dense', 'logits:dense']);
+    expect(report.versions).toMatchObject({ 'qat-service': expect.any(String), node: process.version });
     for (const a of report.artifacts as { name: string; size_bytes: number; sha256: string }[]) {
       const bytes = await readFile(path.join(out, a.name));
       expect(bytes.byteLength).toBe(a.size_bytes);
@@ -46,7 +56,10 @@ describe('qat run', () => {
     const conv = await runQat(['run', '--data', wine, '--skip-rows', '1', '--model', 'cnn', '--out', tempDir()], {});
     expect(conv.code).toBe(1);
     expect(conv.stderr).toMatch(/model: cnn needs image samples/);
-    const bad = await runQat(['run', '--data', wine, '--epochs', 'many'], {});
-    expect(bad.stderr).toMatch(/epochs: must be an integer, got 'many'/);
+    const bad = await runQat(['run', '--data', wine, '--epochs', 'many', '--weight-bits', '12', '--observer', 'max'], {});
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--epochs: must be an integer, got 'many'; --weight-bits: must be <= 8, got 12; --observer: must be one of 'minmax', 'ema', 'percentile', 'mse', got 'max'/);
+    const zoo = await runQat(['run', '--data', wine, '--model', 'zoo:resnet'], {});
+    expect(zoo.stderr).toMatch(/model: unknown zoo model 'resnet' \(expected zoo:mlp, zoo:cnn, zoo:ds-cnn\)/);
   }, 60_000);
 });

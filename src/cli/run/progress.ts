@@ -28,6 +28,7 @@ export function createProgress(o: ProgressOptions): RunProgress {
   let bar: SingleBar | null = null;
   let phaseStarted = 0;
   let firstStep = 0;
+  let finished = false;
 
   const stopBar = () => {
     bar?.stop();
@@ -74,6 +75,8 @@ export function createProgress(o: ProgressOptions): RunProgress {
       },
     },
     done() {
+      if (finished) return;
+      finished = true;
       stopBar();
       o.log(`[${elapsed()}] done`);
     },

@@ -1,105 +1,132 @@
-// `qat run`: the whole pipeline in-process, with no Redis or Postgres — load data, train the float
-// model, compare weights-only and static PTQ with QAT, convert to int8 and evaluate it with the
-// integer reference, then write report.json and the QAT model to the output folder.
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+// `qat run`: the whole pipeline in-process, with no Redis or Postgres — load and check the data and the
+// model, train float if asked, compare weights-only and static PTQ with QAT, convert to int8, evaluate it
+// with the integer reference, and write report.json (the versioned contract) and the artifacts to --out.
 import path from 'node:path';
 import * as tf from '../../core/tf.js';
-import { compareQuantization, type Phase } from '../../core/pipeline/compare.js';
-import type { CalibratorKind } from '../../core/quant/observers/index.js';
-import { buildModel } from '../../core/zoo/index.js';
+import { compareQuantization } from '../../core/pipeline/compare.js';
+import { datasetLength } from '../../core/train/dataset.js';
+import { buildModel, MODEL_NAMES, type ModelName } from '../../core/zoo/index.js';
 import { selectBackend } from '../../engine/backend.js';
 import { ValidationError } from '../../errors/index.js';
-import { type DataOptions, loadDataset } from './loadDataset.js';
+import { buildRunReport, type RunReport } from '../../export/report/index.js';
+import type { RunConfig } from '../../services/runConfig.js';
+import { VERSION } from '../runtime.js';
+import { ArtifactWriter, pathSha256 } from './artifacts.js';
+import { loadDataset } from './loadDataset.js';
+import { createProgress } from './progress.js';
 
-export interface RunOptions extends DataOptions {
-  model: 'mlp' | 'cnn' | 'ds-cnn';
-  width: number;
-  epochs: number;
-  qatEpochs: number;
-  batchSize: number;
-  lr: number;
-  qatLr: number;
-  weightBits: number;
-  observer: CalibratorKind;
-  calibrationSamples: number;
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export interface RunInputs {
+  data: string;
+  testData?: string;
+  /** `zoo:NAME` (or a bare zoo name). */
+  model: string;
   out: string;
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 }
 
-const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
-
-async function writeArtifact(out: string, name: string, bytes: Uint8Array | string): Promise<{ name: string; size_bytes: number; sha256: string }> {
-  const file = path.join(out, name);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, bytes);
-  return { name, size_bytes: typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength, sha256: sha256(bytes) };
+export interface RunIo {
+  log: (line: string) => void;
+  /** Draw progress bars (stderr is a terminal). */
+  tty: boolean;
 }
 
-export async function runQat(o: RunOptions, log: (line: string) => void): Promise<Record<string, unknown>> {
-  const started = performance.now();
-  const backend = await selectBackend(o.backend);
-  log(`backend ${backend.backend}: ${backend.reason}`);
-  const data = await loadDataset(o);
-  log(`data ${o.data} (${data.format}): ${data.train.y.length} train, ${data.test.y.length} test samples, ${data.task}, ${data.classes} classes`);
-  if (o.model !== 'mlp' && data.train.sampleShape.length !== 3) {
-    throw new ValidationError([{ field: 'model', reason: `${o.model} needs image samples [height, width, channels]; this dataset's samples are [${data.train.sampleShape}] (use mlp)` }]);
+function zooName(model: string): ModelName {
+  const name = model.startsWith('zoo:') ? model.slice(4) : model;
+  if (!(MODEL_NAMES as readonly string[]).includes(name)) {
+    throw new ValidationError([{ field: 'model', reason: `unknown zoo model '${name}' (expected ${MODEL_NAMES.map((n) => `zoo:${n}`).join(', ')})` }]);
   }
-  const model = buildModel(o.model, { inputShape: data.train.sampleShape, classes: data.classes, width: o.width, seed: o.seed });
-  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
-  const report = await compareQuantization(model, data.train, data.test, {
-    task: data.task,
-    floatEpochs: o.epochs,
-    qatEpochs: o.qatEpochs,
-    batchSize: o.batchSize,
-    optimizer: { kind: 'adam' },
-    lr: o.lr,
-    qatLr: o.qatLr,
-    seed: o.seed,
-    qat: { weightBits: o.weightBits },
-    calibration: { samples: o.calibrationSamples, observer: o.observer },
-    onPhase: (p: Phase) => log(`[${elapsed()}] ${p}`),
-    callbacks: {
-      onEpochEnd: (e) => log(`[${elapsed()}]   epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${(e.accuracy * 100).toFixed(2)}%` : ''}`),
-    },
-  });
+  return name as ModelName;
+}
 
-  await mkdir(o.out, { recursive: true });
-  const artifacts: { name: string; size_bytes: number; sha256: string }[] = [];
-  await report.qatModel.save(
-    tf.io.withSaveHandler(async (a) => {
-      const weights = new Uint8Array(a.weightData as ArrayBuffer);
-      artifacts.push(await writeArtifact(o.out, 'qat-model/weights.bin', weights));
-      const json = JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] });
-      artifacts.push(await writeArtifact(o.out, 'qat-model/model.json', json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const summary = {
-    dataset: { path: o.data, format: data.format, task: data.task, classes: data.classes, train_samples: data.train.y.length, test_samples: data.test.y.length, test_source: data.testSource },
-    preprocessing: data.standardization ? { standardize: data.standardization } : { scale: 'uint8 / 255' },
-    model: { name: o.model, width: o.width },
-    backend: backend.backend,
-    config: { epochs: o.epochs, qat_epochs: o.qatEpochs, batch_size: o.batchSize, lr: o.lr, qat_lr: o.qatLr, weight_bits: o.weightBits, observer: o.observer, calibration_samples: o.calibrationSamples, seed: o.seed },
-    accuracy: {
-      float: report.float.metrics,
-      ptq_dynamic: report.ptqDynamic.metrics,
-      ptq_static: report.ptqStatic.metrics,
-      ptq_static_int8_reference: report.ptqStatic.int8Reference,
-      qat: report.qat.metrics,
-      int8_reference: report.qat.int8Reference,
-    },
-    agreement: { int8_reference_vs_qat: report.qat.agreement, max_abs_output_diff: report.qat.maxAbsOutputDiff },
-    throughput_samples_per_s: { float_training: report.float.samplesPerS ?? null, qat_training: report.qat.samplesPerS ?? null },
-    size_bytes: { float32: report.bytes.float32, int8: report.bytes.total },
-    macs_per_sample: report.macsPerSample,
-    layers: report.layers.map((l) => ({ name: l.name, weight_bits: l.weightBits, weight_sqnr_db: l.weightSqnrDb, output_sqnr_db: l.outputSqnrDb, params: l.params, macs: l.macs })),
-    artifacts,
-    seconds: Math.round((performance.now() - started) / 100) / 10,
-  };
-  const reportJson = `${JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`;
-  await writeArtifact(o.out, 'report.json', reportJson);
-  report.qatModel.dispose();
-  model.dispose();
-  return summary;
+export async function runQat(inputs: RunInputs, config: RunConfig, io: RunIo): Promise<RunReport> {
+  const started = performance.now();
+  const name = zooName(inputs.model); // before the data: a typo should not wait for a large load
+  const backend = await selectBackend(inputs.backend);
+  io.log(`backend ${backend.backend}: ${backend.reason}`);
+  const data = await loadDataset({
+    data: inputs.data,
+    ...(inputs.testData ? { testData: inputs.testData } : {}),
+    ...(config.label_column !== undefined ? { labelColumn: config.label_column } : {}),
+    ...(config.skip_rows !== undefined ? { skipRows: config.skip_rows } : {}),
+    ...(config.task ? { task: config.task } : {}),
+    testFraction: config.test_fraction,
+    seed: config.seed,
+  });
+  const trainSamples = datasetLength(data.train);
+  io.log(`data ${inputs.data} (${data.format}): ${trainSamples} train, ${datasetLength(data.test)} test samples, ${data.task}, ${data.classes} classes`);
+
+  if (name !== 'mlp' && data.train.sampleShape.length !== 3) {
+    throw new ValidationError([{ field: 'model', reason: `${name} needs image samples [height, width, channels]; this dataset's samples are [${data.train.sampleShape}] (use zoo:mlp)` }]);
+  }
+  const model = buildModel(name, { inputShape: data.train.sampleShape, classes: data.classes, width: config.width, seed: config.seed });
+  const progress = createProgress({
+    tty: io.tty,
+    log: io.log,
+    stepsPerEpoch: Math.ceil(trainSamples / config.batch_size),
+    batchSize: config.batch_size,
+    epochs: { TRAINING_FLOAT: config.epochs, TRAINING_QAT: config.qat_epochs },
+  });
+  try {
+    const quant = await compareQuantization(model, data.train, data.test, {
+      task: data.task,
+      floatEpochs: config.epochs,
+      qatEpochs: config.qat_epochs,
+      batchSize: config.batch_size,
+      optimizer: { kind: 'adam' },
+      lr: config.lr,
+      qatLr: config.qat_lr,
+      seed: config.seed,
+      qat: { weightBits: config.weight_bits, activationBits: config.activation_bits, perChannel: config.per_channel },
+      calibration: { samples: config.calibration_samples, observer: config.observer },
+      onPhase: (p) => progress.phase(p),
+      callbacks: progress.callbacks,
+    });
+    progress.done();
+    try {
+      const artifacts = new ArtifactWriter(inputs.out);
+      await quant.qatModel.save(
+        tf.io.withSaveHandler(async (a) => {
+          await artifacts.write('qat-model/weights.bin', 'tfjs-qat-weights', new Uint8Array(a.weightData as ArrayBuffer));
+          const json = JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] });
+          await artifacts.write('qat-model/model.json', 'tfjs-qat-model', json);
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
+      const sampleShape = data.train.sampleShape;
+      const report = buildRunReport({
+        quant,
+        dataset: {
+          name: path.basename(inputs.data),
+          format: data.format,
+          sha256: await pathSha256(inputs.data),
+          samples: { train: trainSamples, validation: 0, test: datasetLength(data.test) },
+          sample_shape: sampleShape,
+          features: sampleShape.reduce((a, b) => a * b, 1),
+          classes: data.classes,
+          ...(data.classNames ? { class_names: data.classNames } : {}),
+          test_source: data.testSource,
+        },
+        preprocessing: data.standardization ? { standardize: { mean: [...data.standardization.mean], std: [...data.standardization.std] } } : { scale: 'uint8 / 255' },
+        model: {
+          name: `zoo:${name}`,
+          source: 'zoo',
+          params: model.countParams(),
+          input_shape: sampleShape,
+          output_shape: (model.outputs[0]!.shape.slice(1) as number[]),
+        },
+        backend: backend.backend,
+        config,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+        artifacts: artifacts.written,
+        versions: { 'qat-service': VERSION, node: process.version, 'tfjs-core': tf.version_core },
+      });
+      await new ArtifactWriter(inputs.out).write('report.json', 'report', `${JSON.stringify(report, null, 2)}\n`);
+      return report;
+    } finally {
+      quant.qatModel.dispose();
+    }
+  } finally {
+    progress.done(); // also stops a bar left open by an error
+    model.dispose();
+  }
 }
