@@ -48,7 +48,7 @@ export class LocalDiskStore implements BlobStore {
         size += chunk.byteLength;
         if (options.maxBytes !== undefined && size > options.maxBytes) throw new PayloadTooLargeError(options.maxBytes);
         hash.update(chunk);
-        if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       }
       out.end();
       await finished(out);
