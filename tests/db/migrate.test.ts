@@ -26,7 +26,7 @@ describe('migrate', () => {
     expect(result.createdDatabase).toBe(true);
     expect(result.applied).toEqual(committed);
     expect(await tables(url)).toEqual(
-      ['_prisma_migrations', 'api_keys', 'artifacts', 'datasets', 'job_transitions', 'jobs', 'metrics', 'models', 'tenants'].sort(),
+      ['_prisma_migrations', 'api_keys', 'artifacts', 'datasets', 'job_events', 'job_transitions', 'jobs', 'metrics', 'models', 'tenants', 'webhook_attempts', 'webhook_deliveries', 'webhooks'].sort(),
     );
     const rows = await query<{ migration_name: string; finished_at: Date | null }>(url, 'SELECT migration_name, finished_at FROM _prisma_migrations');
     expect(rows.map((r) => r.migration_name)).toEqual(committed);
