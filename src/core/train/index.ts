@@ -12,3 +12,5 @@ export { type DataCursor, type EpochSums, TRAIN_STATE_VERSION, type TrainState }
 export type { Task } from './task.js';
 export type { TensorRecord } from './tensorRecord.js';
 export { type FitOptions, type FitResult, type StepResult, Trainer, type TrainerOptions } from './trainer.js';
+export { applyBatchTransform, type BatchContext, type BatchTransform } from './batchTransform.js';
+export { EarlyStopping, type EarlyStoppingConfig, validateEarlyStopping } from './earlyStopping.js';

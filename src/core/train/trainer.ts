@@ -3,8 +3,10 @@
 // hooks, cancellation between steps, and a training state that can be exported, averaged and imported.
 import * as tf from '../tf.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { applyBatchTransform, type BatchTransform } from './batchTransform.js';
 import type { EpochLog, StepLog, TrainCallbacks } from './callbacks.js';
 import { type Dataset, makeBatch, validateDataset } from './dataset.js';
+import type { EarlyStopping } from './earlyStopping.js';
 import { evaluateDataset } from './evaluate.js';
 import { createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { permutation, Rng } from './rng.js';
@@ -26,6 +28,11 @@ export interface TrainerOptions {
   shuffle?: boolean;
   /** Skip an epoch's last, smaller batch (default false). */
   dropLast?: boolean;
+  /**
+   * Applied to the x of every batch fit() trains on (augmentation), never to validation; trainStep()
+   * takes its batch as given. Absent: the step does no extra work at all.
+   */
+  transformBatch?: BatchTransform;
 }
 
 export interface FitOptions {
@@ -39,10 +46,16 @@ export interface FitOptions {
   /** Evaluated in inference mode after every epoch (valLoss, valAccuracy / valMae). */
   validation?: Dataset;
   validationBatchSize?: number;
+  /**
+   * Needs `validation`. Stops after its patience runs out ('early-stopped') and, when the run ends that
+   * way or completes, leaves the model holding the best epoch's weights. The caller owns (and disposes)
+   * the tracker, so it spans several fit calls (rounds) of one run.
+   */
+  earlyStopping?: EarlyStopping;
 }
 
 export interface FitResult {
-  stop: 'completed' | 'max-steps' | 'aborted';
+  stop: 'completed' | 'max-steps' | 'aborted' | 'early-stopped';
   step: number;
   epoch: number;
   /** Epochs completed during this call. */
@@ -127,8 +140,19 @@ export class Trainer {
     const spe = this.stepsPerEpoch;
     let steps = 0;
     let resumed = this.cursor.batchInEpoch > 0;
+    const es = o.earlyStopping;
+    if (es && !o.validation) throw new Error('earlyStopping needs validation data');
+    if (es?.metric === 'accuracy' && this.task !== 'classification') throw new Error("early stopping on 'accuracy' needs a classification task");
     for (;;) {
-      if (this.cursor.epoch >= o.epochs) return this.result('completed', history);
+      // Patience running out on the last epoch still counts as completing the run.
+      if (this.cursor.epoch >= o.epochs) {
+        es?.restoreBest();
+        return this.result('completed', history);
+      }
+      if (es?.stopped) {
+        es.restoreBest();
+        return this.result('early-stopped', history);
+      }
       if (o.maxSteps != null && steps >= o.maxSteps) return this.result('max-steps', history);
       if (o.signal?.aborted) return this.result('aborted', history);
       const { epoch, batchInEpoch } = this.cursor;
@@ -138,7 +162,11 @@ export class Trainer {
       const r = this.stepOnNextBatch();
       steps++;
       if (cb.onStepEnd) await cb.onStepEnd(this.stepLog(epoch, r));
-      if (this.cursor.batchInEpoch === spe) history.push(await this.finishEpoch(o, cb));
+      if (this.cursor.batchInEpoch === spe) {
+        const log = await this.finishEpoch(o, cb);
+        history.push(log);
+        es?.observe(log, this.model); // a stop is acted on at the top of the loop
+      }
       await yieldToEventLoop();
     }
   }
@@ -148,8 +176,11 @@ export class Trainer {
     const from = this.cursor.batchInEpoch * this.opts.batchSize;
     const to = Math.min(this.n, from + this.opts.batchSize);
     const batch = makeBatch(this.data, this.task, order, from, to);
+    let x = batch.x;
     try {
-      const r = this.trainStep(batch.x, batch.y);
+      const transform = this.opts.transformBatch;
+      if (transform) x = applyBatchTransform(transform, batch.x, { step: this.stepCount, epoch: this.cursor.epoch, seed: this.opts.seed ?? 0 });
+      const r = this.trainStep(x, batch.y);
       this.cursor.batchInEpoch++;
       this.sums.loss += r.loss * r.samples;
       this.sums.metric += r.metricSum;
@@ -157,6 +188,7 @@ export class Trainer {
       this.sums.batches++;
       return r;
     } finally {
+      if (x !== batch.x) x.dispose();
       batch.x.dispose();
       batch.y.dispose();
     }
