@@ -92,11 +92,12 @@ export function buildProgram(): Command {
     .description(
       'Run the whole QAT pipeline in-process (no Redis or Postgres): float training, PTQ baselines, QAT, int8 conversion and integer-reference evaluation; writes report.json and the artifacts to --out. The run options are the same as a job\'s `config` over HTTP, in kebab-case.',
     )
-    .requiredOption('--data <path>', 'a .csv/.tsv, .jsonl or .npz file, a folder of IDX files (MNIST layout), an archive of one of those, or builtin:NAME')
+    .requiredOption('--data <path>', 'a .csv/.tsv, .jsonl or .npz file, a folder of IDX files (MNIST layout), a .zip/.tar/.tar.gz/.tgz of one of those, or builtin:NAME (mnist, iris, wine, breast-cancer, digits)')
     .option('--test-data <path>', 'a separate test set (else a stratified split of --data)')
     .option('--model <model>', 'zoo:mlp, zoo:cnn or zoo:ds-cnn, or a TF.js model.json / Keras JSON file', 'zoo:mlp')
     .option('--out <dir>', 'output folder', 'qat-out')
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--max-params <n>', 'refuse an imported model with more parameters (checked before anything is allocated)', '50000000')
     .option('--json', 'print report.json to stdout instead of the summary');
   addRunConfigFlags(run).action(async (opts: Record<string, unknown>) => {
     const { runQat } = await import('./run/runCommand.js');
@@ -105,6 +106,11 @@ export function buildProgram(): Command {
     const backend = opts.backend as string;
     if (!(backends as readonly string[]).includes(backend)) throw new ValidationError([{ field: '--backend', reason: `must be one of ${backends.join(', ')}, got '${backend}'` }]);
     const config = runConfigFromFlags(opts);
+    const positiveInteger = (field: string, v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new ValidationError([{ field, reason: `must be a positive integer, got '${v}'` }]);
+      return n;
+    };
     const report = await runQat(
       {
         data: opts.data as string,
@@ -112,6 +118,7 @@ export function buildProgram(): Command {
         model: opts.model as string,
         out: opts.out as string,
         backend: backend as (typeof backends)[number],
+        maxParams: positiveInteger('--max-params', opts.maxParams as string),
       },
       config,
       { log: (line) => process.stderr.write(`${line}\n`), tty: process.stderr.isTTY === true },

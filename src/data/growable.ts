@@ -1,47 +1,63 @@
-// Append-only typed arrays that double their capacity, so streaming parsers keep one copy of the values.
+// Append-only typed arrays for streaming parsers, which do not know how many values are coming. Values
+// go into a chain of blocks (each as large as everything before it, up to 4 Mi values), so growing never
+// copies what is already stored — a doubling buffer copies all of it each time and holds old and new
+// copies together, 2.5× the data at the last growth. take() copies the blocks once into one exact array.
 
 type TypedCtor<T> = { new (n: number): T };
 
+/** Largest block, in values: 16 MiB of float32, so a block's unused tail wastes little. */
+const MAX_BLOCK = 1 << 22;
+
 export class Growable<T extends Float32Array | Float64Array | Int32Array> {
-  private buf: T;
-  length = 0;
+  private full: T[] = [];
+  private block: T;
+  private pos = 0;
+  private stored = 0;
 
   constructor(
     private readonly ctor: TypedCtor<T>,
     initial = 1024,
   ) {
-    this.buf = new ctor(Math.max(16, initial));
+    this.block = new ctor(Math.max(16, Math.min(MAX_BLOCK, initial)));
+  }
+
+  get length(): number {
+    return this.stored + this.pos;
   }
 
   push(v: number): void {
-    if (this.length === this.buf.length) this.grow(this.length + 1);
-    this.buf[this.length++] = v;
+    if (this.pos === this.block.length) this.nextBlock();
+    this.block[this.pos++] = v;
   }
 
-  /** Make room for `extra` more values without pushing them one by one. */
-  reserve(extra: number): void {
-    if (this.length + extra > this.buf.length) this.grow(this.length + extra);
-  }
+  /** Announces `extra` values to come. Blocks need no contiguous room, so this is only a hint (unused). */
+  reserve(_extra: number): void {}
 
-  get(i: number): number {
-    return this.buf[i]!;
-  }
-
-  /** The values, trimmed to length (a copy only when the buffer is larger than needed). */
+  /** The values in one array of exactly `length` (the block itself when everything fits in the first). */
   take(): T {
-    if (this.buf.length === this.length) return this.buf;
-    const out = new this.ctor(this.length);
-    out.set(this.buf.subarray(0, this.length) as never);
-    this.buf = new this.ctor(16);
-    this.length = 0;
+    let out: T;
+    if (this.full.length === 0 && this.pos === this.block.length) {
+      out = this.block;
+    } else {
+      out = new this.ctor(this.length);
+      let at = 0;
+      for (const b of this.full) {
+        out.set(b as never, at);
+        at += b.length;
+      }
+      out.set(this.block.subarray(0, this.pos) as never, at);
+    }
+    this.full = [];
+    this.block = new this.ctor(16);
+    this.pos = 0;
+    this.stored = 0;
     return out;
   }
 
-  private grow(min: number): void {
-    let cap = this.buf.length;
-    while (cap < min) cap = cap < 1 << 24 ? cap * 2 : Math.ceil(cap * 1.5);
-    const next = new this.ctor(cap);
-    next.set(this.buf as never);
-    this.buf = next;
+  private nextBlock(): void {
+    this.full.push(this.block);
+    this.stored += this.block.length;
+    this.block = new this.ctor(Math.min(MAX_BLOCK, Math.max(this.block.length, this.stored)));
+    this.pos = 0;
   }
 }

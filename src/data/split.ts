@@ -115,3 +115,46 @@ function apportion(weights: number[], total: number): number[] {
   }
   return parts;
 }
+
+/**
+ * splitDataset's split (the same seeded, stratified indices, the same row order) made by permuting the
+ * rows in place — test rows first, then train — and returning the two halves as views of the one buffer,
+ * so splitting a 60,000-image set costs no second copy of it.
+ */
+export function splitInPlace(d: Dataset, task: Task, o: { testFraction: number; seed: number }): { train: Dataset; test: Dataset } {
+  const size = d.sampleShape.reduce((a, b) => a * b, 1);
+  const n = d.x.length / size;
+  if (!(o.testFraction > 0 && o.testFraction < 1)) throw new DatasetError('testFraction', `must be in (0, 1), got ${o.testFraction}`);
+  if (n < 2) throw new DatasetError('split', `${n} sample${n === 1 ? '' : 's'} cannot be split into train and test`);
+  const nTest = Math.min(n - 1, Math.max(1, Math.round(n * o.testFraction)));
+  const idx = task === 'classification' && d.y instanceof Int32Array ? stratifiedSplit(d.y, n - nTest, nTest, o.seed) : randomSplit(n, nTest, o.seed);
+  const order = new Int32Array(n);
+  order.set(idx.test);
+  order.set(idx.train, nTest);
+  const perY = d.y.length / n;
+  permuteRows(d.x, size, order);
+  permuteRows(d.y, perY, order);
+  const view = (from: number, to: number): Dataset => ({ x: d.x.subarray(from * size, to * size), sampleShape: [...d.sampleShape], y: d.y.subarray(from * perY, to * perY) });
+  return { test: view(0, nTest), train: view(nTest, n) };
+}
+
+/** Row k becomes old row order[k], following the permutation's cycles with one row of scratch space. */
+function permuteRows(a: Float32Array | Int32Array, width: number, order: Int32Array): void {
+  const done = new Uint8Array(order.length);
+  const tmp = a.slice(0, width);
+  for (let start = 0; start < order.length; start++) {
+    if (done[start] || order[start] === start) continue;
+    tmp.set(a.subarray(start * width, (start + 1) * width));
+    let j = start;
+    for (;;) {
+      done[j] = 1;
+      const from = order[j]!;
+      if (from === start) {
+        a.set(tmp, j * width);
+        break;
+      }
+      a.copyWithin(j * width, from * width, (from + 1) * width);
+      j = from;
+    }
+  }
+}

@@ -34,3 +34,12 @@ export function applyStandardization(d: Dataset, s: Standardization): Dataset {
   for (let i = 0; i < d.x.length; i++) x[i] = (d.x[i]! - s.mean[i % f]!) / s.std[i % f]!;
   return { ...d, x };
 }
+
+/** (x − mean) / std rewriting the caller's arrays, for a loader that owns them (no second copy of the data). */
+export function standardizeInPlace(d: Dataset, s: Standardization): void {
+  const f = s.mean.length;
+  const mean = Float64Array.from(s.mean);
+  const std = Float64Array.from(s.std);
+  const x = d.x;
+  for (let at = 0; at < x.length; at += f) for (let j = 0; j < f; j++) x[at + j] = (x[at + j]! - mean[j]!) / std[j]!;
+}

@@ -21,11 +21,16 @@ export const RunConfigSchema = Type.Object(
     patience: Int(0, 1000, 0, 'Early stopping: epochs without validation improvement before stopping (best weights are restored); 0 disables it. Needs validation_fraction > 0.'),
     augment_shift: Int(0, 8, 0, 'Images: random shift of up to this many pixels (zero fill) per training sample.'),
     augment_flip: Type.Boolean({ default: false, description: 'Images: random horizontal flip of training samples.' }),
+    standardize: Type.Optional(
+      Type.Boolean({ description: 'Tabular data: standardise features with training-split statistics. Default: on, except for an imported model with trained weights (it expects its own preprocessing).' }),
+    ),
     augment_noise: Type.Number({ minimum: 0, maximum: 10, default: 0, description: 'Gaussian noise (standard deviation, in preprocessed input units) added to training samples.' }),
     // Model.
     width: Num(0, 16, 1, 'Width multiplier of a zoo model (cnn at 4 has 64 and 128 filters).', true),
     // Training.
-    epochs: Int(0, 1000, 3, 'Float training epochs before quantization (0: use the model as it is).'),
+    epochs: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 1000, description: 'Float training epochs before quantization. Default: 3 for a model without trained weights (zoo, architecture only), 0 for one with weights.' }),
+    ),
     qat_epochs: Int(0, 1000, 2, 'QAT fine-tuning epochs.'),
     batch_size: Int(1, 8192, 128, 'Batch size.'),
     lr: Num(0, 10, 0.001, 'Float learning rate (Adam).', true),

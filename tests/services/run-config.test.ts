@@ -16,8 +16,9 @@ const problems = (input: unknown) => {
 describe('resolveRunConfig', () => {
   it('fills every default and keeps what was given', () => {
     const c = resolveRunConfig({ weight_bits: 4, per_channel: false, label_column: 'target' });
-    expect(c).toMatchObject({ weight_bits: 4, per_channel: false, label_column: 'target', epochs: 3, qat_epochs: 2, batch_size: 128, activation_bits: 8, observer: 'minmax', test_fraction: 0.2 });
+    expect(c).toMatchObject({ weight_bits: 4, per_channel: false, label_column: 'target', qat_epochs: 2, batch_size: 128, activation_bits: 8, observer: 'minmax', test_fraction: 0.2 });
     expect(c).not.toHaveProperty('task');
+    expect(c).not.toHaveProperty('epochs'); // resolved against the model: 3 without trained weights, 0 with them
   });
 
   it('does not change the caller’s object', () => {

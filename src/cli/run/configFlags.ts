@@ -22,7 +22,7 @@ export function addRunConfigFlags(cmd: Command): Command {
     const help = `${p.description ?? ''}${p.default !== undefined && p.type !== 'boolean' ? ` (default: ${String(p.default)})` : ''}`;
     if (p.type === 'boolean') {
       cmd.option(`--${kebab(key)}`, help);
-      if (p.default === true) cmd.option(`--no-${kebab(key)}`, `turn off --${kebab(key)} (on by default)`);
+      if (p.default !== false) cmd.option(`--no-${kebab(key)}`, `turn off --${kebab(key)}${p.default === true ? ' (on by default)' : ''}`);
     } else {
       const values = p.enum ? p.enum.join('|') : p.type === 'string' ? 'value' : 'n';
       cmd.option(`--${kebab(key)} <${values}>`, help);

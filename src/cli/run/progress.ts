@@ -14,7 +14,7 @@ export interface ProgressOptions {
 }
 
 export interface RunProgress {
-  phase(p: Phase): void;
+  phase(p: Phase | 'EXPORTING'): void;
   callbacks: TrainCallbacks;
   done(): void;
 }
@@ -24,7 +24,7 @@ const pct = (v: number | undefined) => (v === undefined ? '–' : `${(v * 100).t
 export function createProgress(o: ProgressOptions): RunProgress {
   const started = performance.now();
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
-  let current: Phase | null = null;
+  let current: Phase | 'EXPORTING' | null = null;
   let bar: SingleBar | null = null;
   let phaseStarted = 0;
   let firstStep = 0;
@@ -34,7 +34,7 @@ export function createProgress(o: ProgressOptions): RunProgress {
     bar?.stop();
     bar = null;
   };
-  const epochsOf = (p: Phase | null) => (p ? (o.epochs[p] ?? 0) : 0);
+  const epochsOf = (p: Phase | 'EXPORTING' | null) => (p && p !== 'EXPORTING' ? (o.epochs[p] ?? 0) : 0);
 
   return {
     phase(p) {

@@ -81,6 +81,7 @@ export const RunReportSchema = Type.Object(
         scale: Type.Optional(Type.String({ description: 'Image scaling applied to raw values, e.g. "uint8 / 255".' })),
         standardize: Type.Optional(Type.Object({ mean: Type.Array(Type.Number()), std: Type.Array(Type.Number()) })),
         one_hot: Type.Optional(Type.Unknown({ description: 'Vocabularies of categorical CSV columns.' })),
+        output: Type.Optional(Type.String({ description: 'What the model outputs when it is not plain logits of the original head.' })),
       },
       { additionalProperties: false, description: 'What to apply to raw inputs before the model, at evaluation and after export.' },
     ),

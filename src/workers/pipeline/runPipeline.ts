@@ -1,0 +1,132 @@
+// The QAT pipeline behind `qat run` and behind every job: prepare the data, train float if the model has
+// no weights, compare PTQ with QAT, convert to int8, export and verify the deployable files, and write
+// report.json last (its artifact list covers every other file).
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import * as tf from '../../core/tf.js';
+import { compareQuantization, type PhaseHistory } from '../../core/pipeline/compare.js';
+import { withLogitsHead } from '../../core/pipeline/logitsHead.js';
+import { datasetLength } from '../../core/train/dataset.js';
+import { augmentationFor } from '../../data/index.js';
+import { buildRunReport, type RunReport } from '../../export/report/index.js';
+import type { RunConfig } from '../../services/runConfig.js';
+import { prepareData } from './prepareData.js';
+import type { ArtifactRecord, ArtifactSink, PipelineData, PipelineModel, PipelineProgress } from './types.js';
+
+export interface PipelineInputs {
+  data: PipelineData;
+  model: PipelineModel;
+  config: RunConfig;
+  backend: string;
+  sink: ArtifactSink;
+  progress: PipelineProgress;
+  versions: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** The defaults that depend on the model: a trained model is not retrained or re-standardised unless asked. */
+export function resolveModelDefaults(config: RunConfig, hasWeights: boolean): RunConfig & { epochs: number; standardize: boolean } {
+  return { ...config, epochs: config.epochs ?? (hasWeights ? 0 : 3), standardize: config.standardize ?? !hasWeights };
+}
+
+const phaseReport = (h: PhaseHistory, samplesPerS: number | undefined): NonNullable<RunReport['train']['float']> => ({
+  epochs_run: h.epochsRun,
+  best_epoch: h.bestEpoch === undefined || h.bestEpoch === null ? null : h.bestEpoch + 1,
+  stopped_early: h.stoppedEarly,
+  samples_per_s: samplesPerS !== undefined && Number.isFinite(samplesPerS) ? samplesPerS : null,
+  history: h.history.map((e) => ({
+    epoch: e.epoch + 1,
+    loss: e.loss,
+    ...(e.accuracy !== undefined ? { accuracy: e.accuracy } : {}),
+    ...(e.valLoss !== undefined ? { val_loss: e.valLoss } : {}),
+    ...(e.valAccuracy !== undefined ? { val_accuracy: e.valAccuracy } : {}),
+  })),
+});
+
+async function saveQatModel(model: LayersModel, sink: ArtifactSink): Promise<void> {
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      await sink.write('qat-model/weights.bin', 'tfjs-qat-weights', new Uint8Array(a.weightData as ArrayBuffer));
+      const json = JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] });
+      await sink.write('qat-model/model.json', 'tfjs-qat-model', json);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
+  const started = performance.now();
+  const written: ArtifactRecord[] = [];
+  const sink: ArtifactSink = {
+    write: async (name, kind, bytes) => {
+      const record = await i.sink.write(name, kind, bytes);
+      written.push(record);
+      return record;
+    },
+  };
+  const config = resolveModelDefaults(i.config, i.model.hasWeights);
+  const prepared = prepareData(i.data, config, config.standardize);
+  const head = await withLogitsHead(i.model.model);
+  try {
+    const quant = await compareQuantization(head.model, prepared.train, prepared.test, {
+      task: i.data.task,
+      floatEpochs: config.epochs,
+      qatEpochs: config.qat_epochs,
+      batchSize: config.batch_size,
+      optimizer: { kind: 'adam' },
+      lr: config.lr,
+      qatLr: config.qat_lr,
+      seed: config.seed,
+      qat: { weightBits: config.weight_bits, activationBits: config.activation_bits, perChannel: config.per_channel },
+      calibration: { samples: config.calibration_samples, observer: config.observer },
+      ...(prepared.validation ? { validation: prepared.validation } : {}),
+      ...(config.patience > 0 ? { earlyStopping: { patience: config.patience } } : {}),
+      transformBatch: augmentationFor(
+        prepared.train.sampleShape,
+        { shift: config.augment_shift, flip: config.augment_flip ? 'horizontal' : false, noise: config.augment_noise },
+        config.seed,
+      ),
+      onPhase: (p) => i.progress.phase(p),
+      callbacks: i.progress.callbacks,
+      ...(i.signal ? { signal: i.signal } : {}),
+    });
+    try {
+      i.progress.phase('EXPORTING');
+      await saveQatModel(quant.qatModel, sink);
+      const sampleShape = prepared.train.sampleShape;
+      const outputShape = head.model.outputs[0]!.shape.slice(1) as number[];
+      const report = buildRunReport({
+        quant,
+        dataset: {
+          name: i.data.name,
+          format: i.data.format,
+          sha256: i.data.sha256,
+          samples: { train: datasetLength(prepared.train), validation: prepared.validation ? datasetLength(prepared.validation) : 0, test: datasetLength(prepared.test) },
+          sample_shape: sampleShape,
+          features: sampleShape.reduce((a, b) => a * b, 1),
+          classes: i.data.classes,
+          ...(i.data.classNames ? { class_names: i.data.classNames } : {}),
+          test_source: i.data.testSource,
+          ...(i.data.licence ? { licence: i.data.licence } : {}),
+        },
+        preprocessing: {
+          ...(i.data.scale ? { scale: i.data.scale } : {}),
+          ...(prepared.standardization ? { standardize: prepared.standardization } : {}),
+          ...(head.removedSoftmax ? { output: 'logits (the softmax head was removed for training; apply softmax for probabilities)' } : {}),
+        },
+        model: { name: i.model.name, source: i.model.source, params: head.model.countParams(), input_shape: sampleShape, output_shape: outputShape },
+        backend: i.backend,
+        config,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+        artifacts: written,
+        versions: i.versions,
+        train: { float: phaseReport(quant.float.training, quant.float.samplesPerS), qat: phaseReport(quant.qat.training, quant.qat.samplesPerS) },
+      });
+      await i.sink.write('report.json', 'report', `${JSON.stringify(report, null, 2)}\n`);
+      return report;
+    } finally {
+      quant.qatModel.dispose();
+    }
+  } finally {
+    if (head.model !== i.model.model) head.model.dispose();
+  }
+}
