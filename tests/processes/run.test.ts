@@ -62,4 +62,27 @@ describe('qat run', () => {
     const zoo = await runQat(['run', '--data', wine, '--model', 'zoo:resnet'], {});
     expect(zoo.stderr).toMatch(/model: unknown zoo model 'resnet' \(expected zoo:mlp, zoo:cnn, zoo:ds-cnn\)/);
   }, 60_000);
+
+  it('a builtin dataset with an imported TF.js model: validation split, early stopping and provenance in the report (--json)', async () => {
+    const out = tempDir('qat-run-');
+    const model = 'tests/fixtures/models/iris-keras2/model.json';
+    const { code, stdout, stderr } = await runQat(
+      ['run', '--data', 'builtin:iris', '--model', model, '--standardize', '--qat-epochs', '3', '--validation-fraction', '0.25', '--patience', '1', '--batch-size', '16', '--json', '--out', out],
+      {},
+    );
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect([...Value.Errors(RunReportSchema, report)]).toEqual([]);
+    expect(report).toEqual(JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')));
+    expect(report.model).toMatchObject({ name: 'model.json', source: 'tfjs-layers', input_shape: [4], output_shape: [3] });
+    expect(report.config).toMatchObject({ epochs: 0, standardize: true, validation_fraction: 0.25, patience: 1 }); // trained weights: no float epochs by default
+    expect(report.dataset).toMatchObject({ name: 'builtin:iris', format: 'builtin:iris', classes: 3, class_names: ['setosa', 'versicolor', 'virginica'], licence: expect.stringMatching(/BSD/) });
+    expect(report.dataset.samples).toEqual({ train: 90, validation: 30, test: 30 });
+    expect(report.preprocessing.standardize.mean).toHaveLength(4);
+    expect(report.train.float.epochs_run).toBe(0);
+    expect(report.train.qat.history[0]).toMatchObject({ epoch: 1, loss: expect.any(Number), val_loss: expect.any(Number), val_accuracy: expect.any(Number) });
+    expect(report.accuracy.float).toBeGreaterThan(0.9); // the imported weights were trained on iris
+    expect(report.accuracy.int8_reference).toBeGreaterThan(0.85);
+  }, 60_000);
 });
+
