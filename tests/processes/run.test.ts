@@ -19,7 +19,7 @@ describe('qat run', () => {
     const out = tempDir('qat-run-');
     const { code, stdout, stderr } = await runQat(['run', '--data', wine, '--skip-rows', '1', '--epochs', '30', '--qat-epochs', '2', '--batch-size', '16', '--out', out], {});
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/^accuracy on 36 test samples \(wine_data\.csv, zoo:mlp\):\n  float +\d+\.\d\d%\n  PTQ weights-only[\s\S]*QAT int8 \(integer reference\) +\d+\.\d\d%  \([+-]\d+\.\d\d vs float\)\n  size: float/);
+    expect(stdout).toMatch(/^accuracy on 36 test samples \(wine_data\.csv, zoo:mlp\):\n  float +\d+\.\d\d%\n  PTQ weights-only[\s\S]*QAT int8 \(integer reference\) +\d+\.\d\d%  \([+-]\d+\.\d\d vs float\)\n  model\.int8\.onnx \(ONNX Runtime\)[\s\S]*\n  weights: float [\d,]+ B, int8 [\d,]+ B/);
     expect(stderr).toMatch(/TRAINING_FLOAT[\s\S]*CALIBRATING[\s\S]*TRAINING_QAT[\s\S]*QUANTIZING[\s\S]*EVALUATING/);
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
     expect([...Value.Errors(RunReportSchema, report)]).toEqual([]);
@@ -36,6 +36,22 @@ describe('qat run', () => {
     expect(report.size_bytes.int8 * 3.5).toBeLessThan(report.size_bytes.float);
     expect(report.layers.map((l: { name: string; class: string }) => `${l.name}:${l.class}`)).toEqual(['fc1:dense', 'fc2:dense', 'logits:dense']);
     expect(report.versions).toMatchObject({ 'qat-service': expect.any(String), node: process.version });
+    // The deployable files, verified in ONNX Runtime inside the run.
+    expect(report.artifacts.map((a: { name: string }) => a.name).sort()).toEqual(
+      ['model-card.json', 'model.float.onnx', 'model.int8.onnx', 'qat-model/model.json', 'qat-model/weights.bin', 'tfjs-int8/group1-shard1of1.bin', 'tfjs-int8/model.json'].sort(),
+    );
+    expect(report.agreement.onnx_int8_vs_reference).toBe(1);
+    expect(report.accuracy.onnx_int8).toBe(report.accuracy.int8_reference);
+    expect(report.size_bytes.onnx_int8 * 2.5).toBeLessThan(report.size_bytes.onnx_float);
+    expect(report.throughput.onnx_int8).toBeGreaterThan(0);
+    const card = JSON.parse(await readFile(path.join(out, 'model-card.json'), 'utf8'));
+    expect(JSON.stringify(card)).toContain(report.artifacts.find((a: { name: string }) => a.name === 'model.int8.onnx').sha256);
+    const int8Json = JSON.parse(await readFile(path.join(out, 'tfjs-int8/model.json'), 'utf8'));
+    const int8Weights = await readFile(path.join(out, 'tfjs-int8/group1-shard1of1.bin'));
+    const int8 = await tfl.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: int8Json.modelTopology, weightSpecs: int8Json.weightsManifest[0].weights, weightData: int8Weights.buffer.slice(int8Weights.byteOffset, int8Weights.byteOffset + int8Weights.byteLength) }),
+    );
+    expect((int8.predict(tf.zeros([2, 13])) as tf.Tensor).shape).toEqual([2, 3]);
     for (const a of report.artifacts as { name: string; size_bytes: number; sha256: string }[]) {
       const bytes = await readFile(path.join(out, a.name));
       expect(bytes.byteLength).toBe(a.size_bytes);

@@ -15,6 +15,7 @@ export interface ReportInputs {
   artifacts: RunReport['artifacts'];
   versions: Record<string, string>;
   train?: Pick<RunReport['train'], 'float' | 'qat'>;
+  exportsRefused?: RunReport['exports_refused'];
   /** Added by the export step (ONNX Runtime verification). */
   deployed?: {
     metrics: { onnx_int8: TaskMetrics; onnx_float: TaskMetrics };
@@ -79,6 +80,7 @@ export function buildRunReport(i: ReportInputs): RunReport {
         macs: l.macs,
       };
     }),
+    ...(i.exportsRefused && i.exportsRefused.length > 0 ? { exports_refused: i.exportsRefused } : {}),
     artifacts: i.artifacts,
     versions: i.versions,
   };

@@ -19,7 +19,7 @@ const Variants = (what: string) =>
       qat_int8: Type.Number({ description: `${what} of the converted QAT int8 model run by the integer reference (the deployable number).` }),
       int8_reference: Type.Number({ description: `Alias of qat_int8: the integer reference evaluator on the QAT int8 model.` }),
       onnx_int8: Type.Optional(Type.Number({ description: `${what} of model.int8.onnx in ONNX Runtime (CPU).` })),
-      onnx_float: Type.Optional(Type.Number({ description: `${what} of model.float.onnx in ONNX Runtime (CPU).` })),
+      onnx_float: Type.Optional(Type.Number({ description: `${what} of model.float.onnx in ONNX Runtime (CPU): the QAT network's BN-folded weights, unquantized.` })),
     },
     { additionalProperties: false },
   );
@@ -147,6 +147,11 @@ export const RunReportSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
+    ),
+    exports_refused: Type.Optional(
+      Type.Array(Type.Object({ format: Type.String(), layer: Type.String(), reason: Type.String() }, { additionalProperties: false }), {
+        description: 'Formats the model could not be written in, with the layer and reason; the other artifacts still ship.',
+      }),
     ),
     artifacts: Type.Array(
       Type.Object(

@@ -9,6 +9,7 @@ import { datasetLength } from '../../core/train/dataset.js';
 import { augmentationFor } from '../../data/index.js';
 import { buildRunReport, type RunReport } from '../../export/report/index.js';
 import type { RunConfig } from '../../services/runConfig.js';
+import { deploy } from './deploy.js';
 import { prepareData } from './prepareData.js';
 import type { ArtifactRecord, ArtifactSink, PipelineData, PipelineModel, PipelineProgress } from './types.js';
 
@@ -94,6 +95,22 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
       await saveQatModel(quant.qatModel, sink);
       const sampleShape = prepared.train.sampleShape;
       const outputShape = head.model.outputs[0]!.shape.slice(1) as number[];
+      const preprocessing = {
+        ...(i.data.scale ? { scale: i.data.scale } : {}),
+        ...(prepared.standardization ? { standardize: prepared.standardization } : {}),
+        ...(head.removedSoftmax ? { output: 'logits (the softmax head was removed for training; apply softmax for probabilities)' } : {}),
+      };
+      const { deployed, refused } = await deploy({
+        intModel: quant.intModel,
+        qatModel: quant.qatModel,
+        test: prepared.test,
+        task: i.data.task,
+        ...(i.data.classNames ? { labels: i.data.classNames } : {}),
+        quantization: { weight_bits: config.weight_bits, activation_bits: config.activation_bits, per_channel: config.per_channel, observer: config.observer },
+        preprocessing,
+        provenance: { dataset: i.data.name, dataset_sha256: i.data.sha256, model: i.model.name, seed: config.seed, versions: i.versions },
+        sink,
+      });
       const report = buildRunReport({
         quant,
         dataset: {
@@ -108,11 +125,9 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
           test_source: i.data.testSource,
           ...(i.data.licence ? { licence: i.data.licence } : {}),
         },
-        preprocessing: {
-          ...(i.data.scale ? { scale: i.data.scale } : {}),
-          ...(prepared.standardization ? { standardize: prepared.standardization } : {}),
-          ...(head.removedSoftmax ? { output: 'logits (the softmax head was removed for training; apply softmax for probabilities)' } : {}),
-        },
+        preprocessing,
+        ...(deployed ? { deployed } : {}),
+        exportsRefused: refused,
         model: { name: i.model.name, source: i.model.source, params: head.model.countParams(), input_shape: sampleShape, output_shape: outputShape },
         backend: i.backend,
         config,
