@@ -99,6 +99,10 @@ describe('qat run', () => {
     expect(report.train.qat.history[0]).toMatchObject({ epoch: 1, loss: expect.any(Number), val_loss: expect.any(Number), val_accuracy: expect.any(Number) });
     expect(report.accuracy.float).toBeGreaterThan(0.9); // the imported weights were trained on iris
     expect(report.accuracy.int8_reference).toBeGreaterThan(0.85);
+    // The imported model's int8 ONNX runs in ONNX Runtime exactly as the integer reference.
+    expect(report.agreement.onnx_int8_vs_reference).toBe(1);
+    expect(report.agreement.max_abs_logit_diff).toBe(0);
+    expect(report.accuracy.onnx_int8).toBe(report.accuracy.int8_reference);
   }, 60_000);
 });
 
