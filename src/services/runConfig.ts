@@ -31,14 +31,14 @@ export const RunConfigSchema = Type.Object(
     epochs: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 1000, description: 'Float training epochs before quantization. Default: 3 for a model without trained weights (zoo, architecture only), 0 for one with weights.' }),
     ),
-    qat_epochs: Int(0, 1000, 2, 'QAT fine-tuning epochs.'),
+    qat_epochs: Int(1, 1000, 2, 'QAT fine-tuning epochs (at least 1: the activation ranges are observed while training).'),
     batch_size: Int(1, 8192, 128, 'Batch size.'),
     lr: Num(0, 10, 0.001, 'Float learning rate (Adam).', true),
     qat_lr: Num(0, 10, 0.0001, 'QAT learning rate (Adam).', true),
     seed: Int(0, 2 ** 31 - 1, 0, 'Seed of initialisation, shuffles, splits and augmentation.'),
     // Quantization.
     weight_bits: Int(2, 8, 8, 'Weight bits (symmetric, narrow range).'),
-    activation_bits: Type.Enum([8, 16], { default: 8, description: 'Activation bits.' }),
+    activation_bits: Type.Enum([8], { default: 8, description: 'Activation bits. Only 8 can be converted and exported today (16-bit activations are simulated by the core but have no int8 deployment path).' }),
     per_channel: Type.Boolean({ default: true, description: 'Per-output-channel weight scales for convolutions (else per tensor).' }),
     observer: Type.Enum(['minmax', 'ema', 'percentile', 'mse'], {
       default: 'minmax',

@@ -5,9 +5,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { DependencyUnavailableError, NotFoundError, PayloadTooLargeError } from '../errors/index.js';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ConflictError, DependencyUnavailableError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors/index.js';
 import type { BlobInfo, BlobStore, ByteRange, PutOptions } from './blobStore.js';
 import { checkKey, checkPrefix } from './keys.js';
 
@@ -41,22 +41,25 @@ export class LocalDiskStore implements BlobStore {
     await mkdir(path.dirname(temp), { recursive: true });
     const hash = createHash('sha256');
     let size = 0;
-    const out = createWriteStream(temp);
-    try {
-      const chunks = source instanceof Uint8Array ? [source] : source;
-      for await (const chunk of chunks) {
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
         size += chunk.byteLength;
-        if (options.maxBytes !== undefined && size > options.maxBytes) throw new PayloadTooLargeError(options.maxBytes);
+        if (options.maxBytes !== undefined && size > options.maxBytes) return done(new PayloadTooLargeError(options.maxBytes));
         hash.update(chunk);
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-      }
-      out.end();
-      await finished(out);
-      await mkdir(path.dirname(target), { recursive: true });
-      await rename(temp, target);
+        done(null, chunk);
+      },
+    });
+    try {
+      // pipeline() propagates a failing source, a refused size and a disk error (ENOSPC, EFBIG) alike.
+      await pipeline(source instanceof Uint8Array ? Readable.from([source]) : Readable.from(source), meter, createWriteStream(temp));
+      await mkdir(path.dirname(target), { recursive: true }).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? new ConflictError(`'${key}' is inside an existing blob`, 'BLOB_CONFLICT') : err;
+      });
+      await rename(temp, target).catch((err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === 'EISDIR' ? new ConflictError(`'${key}' is a folder of blobs`, 'BLOB_CONFLICT') : err;
+      });
       return { key, sizeBytes: size, sha256: hash.digest('hex') };
     } catch (err) {
-      out.destroy();
       await rm(temp, { force: true });
       throw err;
     }
@@ -64,7 +67,8 @@ export class LocalDiskStore implements BlobStore {
 
   async size(key: string): Promise<number | null> {
     try {
-      return (await stat(this.file(key))).size;
+      const s = await stat(this.file(key));
+      return s.isFile() ? s.size : null; // a folder of blobs is not a blob
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -72,16 +76,16 @@ export class LocalDiskStore implements BlobStore {
   }
 
   async read(key: string): Promise<Uint8Array> {
-    try {
-      return await readFile(this.file(key));
-    } catch (err) {
-      if (isMissing(err)) throw new NotFoundError('blob', key);
-      throw err;
-    }
+    if ((await this.size(key)) === null) throw new NotFoundError('blob', key);
+    return readFile(this.file(key));
   }
 
   async stream(key: string, range?: ByteRange): Promise<Readable> {
-    if ((await this.size(key)) === null) throw new NotFoundError('blob', key);
+    const size = await this.size(key);
+    if (size === null) throw new NotFoundError('blob', key);
+    if (range && !(range.start >= 0 && range.start <= range.end && range.end < size)) {
+      throw new ValidationError([{ field: 'range', reason: `bytes ${range.start}-${range.end} are outside the blob's ${size} bytes` }]);
+    }
     return createReadStream(this.file(key), range ? { start: range.start, end: range.end } : {});
   }
 
@@ -90,6 +94,7 @@ export class LocalDiskStore implements BlobStore {
     const dir = path.join(this.root, 'blobs', ...p.replace(/\/$/, '').split('/'));
     const base = path.join(this.root, 'blobs');
     try {
+      if (!(await stat(dir)).isDirectory()) return [];
       const entries = await readdir(dir, { recursive: true, withFileTypes: true });
       return entries
         .filter((e) => e.isFile())

@@ -57,4 +57,16 @@ describe('LocalDiskStore', () => {
     }
     await expect(store.deletePrefix('../')).rejects.toBeInstanceOf(ValidationError);
   });
+
+  it('keys that are folders or inside blobs are refused cleanly, and a range past the end is a validation error', async () => {
+    const store = new LocalDiskStore(tempDir('blobs-'));
+    await store.put('jobs/1/report.json', new TextEncoder().encode('{}'));
+    expect(await store.size('jobs/1')).toBeNull();
+    await expect(store.read('jobs/1')).rejects.toBeInstanceOf(NotFoundError);
+    expect(await store.list('jobs/1/report.json')).toEqual([]);
+    await expect(store.put('jobs/1/report.json/x', new Uint8Array(1))).rejects.toMatchObject({ code: 'BLOB_CONFLICT' });
+    await expect(store.put('jobs/1', new Uint8Array(1))).rejects.toMatchObject({ code: 'BLOB_CONFLICT' });
+    await expect(store.stream('jobs/1/report.json', { start: 1, end: 0 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.stream('jobs/1/report.json', { start: 0, end: 2 })).rejects.toBeInstanceOf(ValidationError);
+  });
 });
