@@ -11,19 +11,23 @@ export interface Standardization {
 export function fitStandardization(train: Dataset): Standardization {
   const f = train.sampleShape.reduce((a, b) => a * b, 1);
   const n = train.x.length / f;
+  // Two passes (mean, then squared deviations): E[x²] − E[x]² cancels catastrophically for features with
+  // a large mean and a small spread, and would give a constant feature a tiny std instead of 1.
   const sum = new Float64Array(f);
+  for (let i = 0; i < n; i++) for (let j = 0; j < f; j++) sum[j] = sum[j]! + train.x[i * f + j]!;
+  const mean = Array.from(sum, (s) => s / n);
   const sq = new Float64Array(f);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < f; j++) {
-      const v = train.x[i * f + j]!;
-      sum[j] = sum[j]! + v;
-      sq[j] = sq[j]! + v * v;
+      const d = train.x[i * f + j]! - mean[j]!;
+      sq[j] = sq[j]! + d * d;
     }
   }
-  const mean = Array.from(sum, (s) => s / n);
   const std = Array.from(sq, (s, j) => {
-    const variance = Math.max(0, s / n - mean[j]! ** 2);
-    return variance > 1e-24 ? Math.sqrt(variance) : 1;
+    const sd = Math.sqrt(s / n);
+    // Constant up to float32 rounding of the values (~1e-7 relative to their magnitude): std 1, as
+    // scikit-learn's StandardScaler does, so unseen values are not blown up by 1e5–1e8.
+    return sd > 1e-6 * Math.max(1, Math.abs(mean[j]!)) ? sd : 1;
   });
   return { mean, std };
 }

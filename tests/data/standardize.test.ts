@@ -13,4 +13,14 @@ describe('standardisation with training statistics', () => {
     const test = applyStandardization({ x: Float32Array.from([3, 7]), sampleShape: [2], y: Int32Array.from([1]) }, s);
     expect(Array.from(test.x)).toEqual([0, 2]);
   });
+
+  it('gives a constant feature std 1 whatever its magnitude, and keeps a small spread on a large mean', () => {
+    const n = 1000;
+    const x = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) x.set([0.1, 123.456, 5000 + (i % 7) * 0.01], i * 3);
+    const s = fitStandardization({ x, sampleShape: [3], y: new Int32Array(n) });
+    expect(s.std.slice(0, 2)).toEqual([1, 1]); // one-pass E[x²]−E[x]² gave 6e-9 and 1.9e-5 here
+    expect(s.std[2]).toBeCloseTo(0.02, 3);
+  });
 });
+
