@@ -97,6 +97,7 @@ export function buildProgram(): Command {
     .option('--model <model>', 'zoo:mlp, zoo:cnn or zoo:ds-cnn, or a TF.js model.json / Keras JSON file', 'zoo:mlp')
     .option('--out <dir>', 'output folder', 'qat-out')
     .option('--backend <name>', 'TF.js backend: auto, tensorflow, wasm or cpu', 'auto')
+    .option('--weights-manifest <file>', 'for a Keras JSON --model: a TF.js weights manifest (weightsManifest JSON) whose weight files lie next to it')
     .option('--max-params <n>', 'refuse an imported model with more parameters (checked before anything is allocated)', '50000000')
     .option('--json', 'print report.json to stdout instead of the summary');
   addRunConfigFlags(run).action(async (opts: Record<string, unknown>) => {
@@ -119,6 +120,7 @@ export function buildProgram(): Command {
         out: opts.out as string,
         backend: backend as (typeof backends)[number],
         maxParams: positiveInteger('--max-params', opts.maxParams as string),
+        ...(opts.weightsManifest ? { weightsManifest: opts.weightsManifest as string } : {}),
       },
       config,
       { log: (line) => process.stderr.write(`${line}\n`), tty: process.stderr.isTTY === true },

@@ -33,7 +33,7 @@ describe('resolveRunConfig', () => {
         { field: 'weight_bits', reason: 'must be <= 8, got 9' },
         { field: 'epochs', reason: "must be an integer, got 'many'" },
         { field: 'observer', reason: "must be one of 'minmax', 'ema', 'percentile', 'mse', got 'max'" },
-        { field: 'activation_bits', reason: 'must be one of 8, 16, got 4' },
+        { field: 'activation_bits', reason: 'must be one of 8, got 4' },
         { field: 'lr', reason: 'must be > 0, got 0' },
         { field: 'per_channel', reason: "must be a boolean, got 'yes'" },
         { field: 'colour', reason: expect.stringMatching(/^is not a known option \(known: task, .*weight_bits/) },

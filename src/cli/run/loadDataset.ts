@@ -57,6 +57,8 @@ export interface LoadedData {
   testSource: 'given' | 'split';
   /** e.g. "csv", "idx in tar.gz", "builtin:mnist". */
   format: string;
+  /** CSV/TSV: the saved schema (columns, label column, one-hot vocabularies, class names) that encodes new rows exactly as training did. */
+  tabular?: CsvResult['schema'];
   /** Otherwise, how raw values became x (e.g. "uint8 / 255"), for the report. */
   scale?: string;
   /** A builtin's provenance, for the report. */
@@ -144,8 +146,19 @@ async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOption
 }
 
 /** Classes of a classification set (largest label + 1; a loop, as spreading 10^5+ labels overflows the stack). */
+/** A given test set must hold the same kind of samples and labels as the training data. */
+function checkTestMatches(train: Parsed, test: Parsed, file: string): void {
+  const problems: string[] = [];
+  const per = (d: Dataset) => d.y.length / Math.max(1, d.x.length / d.sampleShape.reduce((a, b) => a * b, 1));
+  if (train.dataset.sampleShape.join() !== test.dataset.sampleShape.join()) problems.push(`its samples have shape [${test.dataset.sampleShape}], the training data's [${train.dataset.sampleShape}]`);
+  if (train.task !== test.task) problems.push(`its labels make it a ${test.task} set, the training data is ${train.task}`);
+  else if (per(train.dataset) !== per(test.dataset)) problems.push(`it has ${per(test.dataset)} targets per sample, the training data ${per(train.dataset)}`);
+  if (problems.length) throw new ValidationError([{ field: 'testData', reason: `${file}: ${problems.join('; ')}` }]);
+}
+
+/** Classes, or for regression the targets per sample (the model's output units either way). */
 function classCount(d: Dataset, task: Task): number {
-  if (task !== 'classification') return 1;
+  if (task !== 'classification') return Math.max(1, d.y.length / Math.max(1, d.x.length / d.sampleShape.reduce((a, b) => a * b, 1)));
   let max = -1;
   for (const v of d.y) if (v > max) max = v;
   return max + 1;
@@ -193,10 +206,11 @@ export async function loadDataset(o: DataOptions): Promise<LoadedData> {
     const testInput = await openInput(o.testData, 'testData', o.archiveLimits);
     if (testInput.kind === 'idx') throw new ValidationError([{ field: 'testData', reason: `${o.testData} holds an IDX set; a test set is one file (or an archive of one)` }]);
     const test = await parseInput(testInput, o, parsed.schema);
+    checkTestMatches(parsed, test, o.testData);
     const classes = Math.max(classCount(parsed.dataset, task), classCount(test.dataset, task));
-    return finish({ train: parsed.dataset, test: test.dataset, task, classes, classNames, testSource: 'given', format }, scale);
+    return finish({ train: parsed.dataset, test: test.dataset, task, classes, classNames, testSource: 'given', format, ...(parsed.schema ? { tabular: parsed.schema } : {}) }, scale);
   }
   const classes = classCount(parsed.dataset, task);
   const { train, test } = splitInPlace(parsed.dataset, task, o);
-  return finish({ train, test, task, classes, classNames, testSource: 'split', format }, scale);
+  return finish({ train, test, task, classes, classNames, testSource: 'split', format, ...(parsed.schema ? { tabular: parsed.schema } : {}) }, scale);
 }

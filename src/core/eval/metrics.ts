@@ -39,7 +39,9 @@ export function evaluatePredictor(predict: Predictor, x: tf.Tensor, y: tf.Tensor
       }
     });
   }
-  return task === 'classification' ? { samples: n, accuracy: correct / n } : { samples: n, mse: se / n, mae: ae / n };
+  // Regression: mean over every predicted value (samples × targets), as ONNX verification computes it.
+  const values = Math.max(1, y.size);
+  return task === 'classification' ? { samples: n, accuracy: correct / n } : { samples: n, mse: se / values, mae: ae / values };
 }
 
 /** Fraction of samples on which two predictors pick the same class; and their largest output gap. */

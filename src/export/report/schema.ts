@@ -64,7 +64,7 @@ export const RunReportSchema = Type.Object(
     dataset: Type.Object(
       {
         name: Type.String({ description: 'File name, folder name or builtin:NAME.' }),
-        format: Type.String({ description: 'csv, tsv, jsonl, npz, idx or builtin.' }),
+        format: Type.String({ description: 'How the data was read: csv, tsv, jsonl, npz, idx, the same inside an archive (e.g. "idx in tar.gz"), or builtin:NAME.' }),
         sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Of the data file (for several files: of their sorted names and hashes).' }),
         samples: Type.Object({ train: Type.Integer({ minimum: 1 }), validation: Type.Integer({ minimum: 0 }), test: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
         sample_shape: Type.Array(Type.Integer({ minimum: 1 })),
@@ -80,7 +80,9 @@ export const RunReportSchema = Type.Object(
       {
         scale: Type.Optional(Type.String({ description: 'Image scaling applied to raw values, e.g. "uint8 / 255".' })),
         standardize: Type.Optional(Type.Object({ mean: Type.Array(Type.Number()), std: Type.Array(Type.Number()) })),
-        one_hot: Type.Optional(Type.Unknown({ description: 'Vocabularies of categorical CSV columns.' })),
+        tabular: Type.Optional(
+          Type.Unknown({ description: 'CSV/TSV input: the saved schema — delimiter, header, columns, label column, features in x order with one-hot vocabularies of categorical columns, class names. Encode new rows with it, then standardise.' }),
+        ),
         output: Type.Optional(Type.String({ description: 'What the model outputs when it is not plain logits of the original head.' })),
       },
       { additionalProperties: false, description: 'What to apply to raw inputs before the model, at evaluation and after export.' },

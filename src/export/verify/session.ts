@@ -2,6 +2,9 @@
 // (nothing is read from or written to disk), all graph optimizations on — as a deployment would run it.
 import * as ort from 'onnxruntime-node';
 
+/** The ONNX Runtime that verified the exports, for reports. */
+export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
+
 export interface SessionOptions {
   /** Intra-op threads (default 1: reproducible numbers on a shared machine; raise for deployment-like throughput). */
   threads?: number;

@@ -97,6 +97,7 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
       const outputShape = head.model.outputs[0]!.shape.slice(1) as number[];
       const preprocessing = {
         ...(i.data.scale ? { scale: i.data.scale } : {}),
+        ...(i.data.tabular ? { tabular: i.data.tabular } : {}),
         ...(prepared.standardization ? { standardize: prepared.standardization } : {}),
         ...(head.removedSoftmax ? { output: 'logits (the softmax head was removed for training; apply softmax for probabilities)' } : {}),
       };

@@ -22,6 +22,8 @@ export interface PipelineData {
   licence?: string;
   /** How raw values became x before the pipeline (e.g. "uint8 / 255"). */
   scale?: string;
+  /** CSV/TSV: how rows become x (columns, label column, one-hot vocabularies), for the report and card. */
+  tabular?: unknown;
 }
 
 export interface PipelineModel {
