@@ -12,6 +12,7 @@ const app = await buildServer(runtime.deps, { logger: false });
 await app.ready();
 await writeFile(OPENAPI_PATH, openApiDocument(app));
 await app.close();
+await runtime.close();
 process.stdout.write(`wrote ${OPENAPI_PATH.pathname}\n`);
 await writeFile(REPORT_SCHEMA_PATH, reportJsonSchema());
 process.stdout.write(`wrote ${REPORT_SCHEMA_PATH.pathname}\n`);

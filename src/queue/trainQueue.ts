@@ -13,8 +13,10 @@ export interface TrainQueue {
 
 export const trainJobId = (p: TrainJobPayload): string => `${p.jobId}-a${p.attempt}`;
 
-export function trainQueue(ctx: QueueContext): TrainQueue {
+export function trainQueue(ctx: QueueContext, onError: (err: Error) => void = () => undefined): TrainQueue {
   const queue: Queue<TrainJobPayload> = createQueue(QUEUE_NAMES.train, ctx);
+  // The connection is shared and reconnects by itself; errors are the owner's to log, not an unhandled event.
+  queue.on('error', onError);
   return {
     async enqueue(payload) {
       await queue.add('train', payload, { jobId: trainJobId(payload) });

@@ -3,6 +3,8 @@
 // repository's locked transition so API and workers cannot overwrite each other.
 import { createHash } from 'node:crypto';
 import type { JobPage, JobRepository, StoredJob, StoredTransition } from '../db/jobRepository.js';
+
+export type { StoredJob, StoredTransition };
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { TrainQueue } from '../queue/trainQueue.js';
 import type { BlobStore } from '../storage/blobStore.js';
