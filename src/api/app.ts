@@ -5,12 +5,21 @@ import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import fp from 'fastify-plugin';
+import multipart from '@fastify/multipart';
 import type { ApiDeps } from './deps.js';
 import { requireApiKey } from './plugins/auth.js';
 import { registerOpenApi } from './plugins/openapi.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { registerQueueBoard } from './plugins/queueBoard.js';
+import { registerRateLimit } from './plugins/rateLimit.js';
 import { registerProblemHandlers } from './problem.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
 import { healthRoutes } from './routes/health.js';
+import { datasetRoutes } from './routes/datasets.js';
+import { modelRoutes } from './routes/models.js';
+import { MULTIPART_LIMITS } from './routes/uploadParts.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { jobRoutes } from './routes/jobs.js';
 import { ProblemSchema } from './schemas/problem.js';
 import { CheckResultSchema } from './schemas/health.js';
 
@@ -30,12 +39,22 @@ async function appPlugin(fastify: FastifyInstance, deps: ApiDeps): Promise<void>
   fastify.addSchema(ProblemSchema);
   fastify.addSchema(CheckResultSchema);
   await registerOpenApi(fastify, { version: deps.version, docsEnabled: deps.config.docsEnabled });
+  registerMetrics(fastify, deps);
+  await registerQueueBoard(fastify, deps);
 
   await fastify.register(healthRoutes, { deps });
   await fastify.register(
     async (v1) => {
       requireApiKey(v1, deps.apiKeys);
+      await registerRateLimit(v1, deps);
       await v1.register(apiKeyRoutes, { deps });
+      // Uploads: file bytes are counted against MAX_UPLOAD_BYTES by the blob store as they stream in;
+      // busboy's per-file limit sits just above it so the store's check (413, nothing kept) fires first.
+      await v1.register(multipart, { limits: { ...MULTIPART_LIMITS, fileSize: deps.config.maxUploadBytes + 1 } });
+      await v1.register(datasetRoutes, { deps });
+      await v1.register(modelRoutes, { deps });
+      await v1.register(webhookRoutes, { deps });
+      await v1.register(jobRoutes, { deps });
     },
     { prefix: '/v1' },
   );

@@ -15,7 +15,7 @@ import { ApiKeyService } from '../services/apiKeys.js';
 import { selectBackend } from '../engine/backend.js';
 import { startWorkerProcess } from '../workers/workerProcess.js';
 import { addRunConfigFlags, runConfigFromFlags } from './run/configFlags.js';
-import { createApiRuntime, loadConfig, VERSION } from './runtime.js';
+import { createApiRuntime, loadConfig, VERSION, webhookWorkerOptions } from './runtime.js';
 import { onShutdownSignal } from './shutdown.js';
 
 const logger = (level: string): Logger =>
@@ -61,7 +61,8 @@ export function buildProgram(): Command {
       }
       const log = logger(config.logLevel);
       const training = await selectBackend(config.trainingBackend);
-      const db = createDb(config.databaseUrl, { poolSize: config.workerConcurrency + 2 });
+      // Training slots, webhook deliveries and heartbeats share the pool.
+      const db = createDb(config.databaseUrl, { poolSize: config.workerConcurrency + 4 });
       const worker = await startWorkerProcess(
         {
           redisUrl: config.redisUrl,
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
           training,
           pingDatabase: () => pingDb(db),
           closeDatabase: () => db.$disconnect(),
+          webhooks: webhookWorkerOptions(config, db),
         },
         log,
       );

@@ -31,6 +31,27 @@ export interface Config {
   readonly docsEnabled: boolean;
   /** TF.js backend for training: auto = tfjs-node if it loaded, else WASM, else CPU. */
   readonly trainingBackend: TrainingBackend;
+  /** Let webhooks target private, loopback and link-local addresses (development and tests only). */
+  readonly webhookAllowPrivate: boolean;
+  /** Tries per webhook delivery, the first included. */
+  readonly webhookMaxAttempts: number;
+  /** First retry delay of a webhook delivery; doubled each retry (up to 20% less at random: jitter). */
+  readonly webhookBackoffMs: number;
+  /** Deadline of one webhook HTTP attempt (connect, request and response). */
+  readonly webhookTimeoutMs: number;
+  /** Webhook deliveries one worker process sends at once. */
+  readonly webhookConcurrency: number;
+  /** Largest dataset or model upload (all file parts of one request together). */
+  readonly maxUploadBytes: number;
+  /** Imported models with more parameters are refused, checked on the declared shapes before allocation. */
+  readonly maxModelParams: number;
+  /** Requests per API key per rate-limit window on /v1 routes; 0 turns the limit off. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** Serve Prometheus metrics at GET /metrics (unauthenticated: keep it on the internal network). */
+  readonly metricsEnabled: boolean;
+  /** Bearer (or HTTP basic password) that opens Bull Board at /admin/queues; null = board not mounted. */
+  readonly adminApiKey: string | null;
 }
 
 export interface ConfigProblem {
@@ -65,6 +86,21 @@ const spec = {
   READINESS_TIMEOUT_MS: { default: '2000', parse: (r) => integer(r, 50, 60_000) } as VarSpec<number>,
   DOCS_ENABLED: { default: 'true', parse: boolean } as VarSpec<boolean>,
   TRAINING_BACKEND: { default: 'auto', parse: (r) => oneOf(r, TRAINING_BACKENDS) } as VarSpec<TrainingBackend>,
+  WEBHOOK_ALLOW_PRIVATE: { default: 'false', parse: boolean } as VarSpec<boolean>,
+  WEBHOOK_MAX_ATTEMPTS: { default: '8', parse: (r) => integer(r, 1, 30) } as VarSpec<number>,
+  WEBHOOK_BACKOFF_MS: { default: '30000', parse: (r) => integer(r, 10, 3_600_000) } as VarSpec<number>,
+  WEBHOOK_TIMEOUT_MS: { default: '10000', parse: (r) => integer(r, 100, 60_000) } as VarSpec<number>,
+  WEBHOOK_CONCURRENCY: { default: '8', parse: (r) => integer(r, 1, 256) } as VarSpec<number>,
+  MAX_UPLOAD_BYTES: { default: '512mb', parse: (r) => byteSize(r, 1024, 2 ** 40) } as VarSpec<number>,
+  MAX_MODEL_PARAMS: { default: '50000000', parse: (r) => integer(r, 1, 2_000_000_000) } as VarSpec<number>,
+  RATE_LIMIT_MAX: { default: '600', parse: (r) => integer(r, 0, 1_000_000) } as VarSpec<number>,
+  RATE_LIMIT_WINDOW_MS: { default: '60000', parse: (r) => integer(r, 100, 86_400_000) } as VarSpec<number>,
+  METRICS_ENABLED: { default: 'true', parse: boolean } as VarSpec<boolean>,
+  ADMIN_API_KEY: {
+    default: '',
+    parse: (r) =>
+      r === '' ? { ok: true, value: null } : /^[\x21-\x7e]{16,256}$/.test(r) ? { ok: true, value: r } : { ok: false, reason: 'must be 16-256 printable characters without spaces (value not shown)' },
+  } as VarSpec<string | null>,
 } as const;
 
 export type ConfigVariable = keyof typeof spec;
@@ -101,6 +137,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, c
     readinessTimeoutMs: v.READINESS_TIMEOUT_MS,
     docsEnabled: v.DOCS_ENABLED,
     trainingBackend: v.TRAINING_BACKEND,
+    webhookAllowPrivate: v.WEBHOOK_ALLOW_PRIVATE,
+    webhookMaxAttempts: v.WEBHOOK_MAX_ATTEMPTS,
+    webhookBackoffMs: v.WEBHOOK_BACKOFF_MS,
+    webhookTimeoutMs: v.WEBHOOK_TIMEOUT_MS,
+    webhookConcurrency: v.WEBHOOK_CONCURRENCY,
+    maxUploadBytes: v.MAX_UPLOAD_BYTES,
+    maxModelParams: v.MAX_MODEL_PARAMS,
+    rateLimitMax: v.RATE_LIMIT_MAX,
+    rateLimitWindowMs: v.RATE_LIMIT_WINDOW_MS,
+    metricsEnabled: v.METRICS_ENABLED,
+    adminApiKey: v.ADMIN_API_KEY,
   };
   return { ok: true, config: Object.freeze(config) };
 }

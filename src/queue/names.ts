@@ -4,6 +4,8 @@
 export const QUEUE_NAMES = {
   /** One job per QAT job attempt. */
   train: 'qat-train',
+  /** One job per webhook delivery; BullMQ's attempts and backoff are the delivery's retries. */
+  webhooks: 'qat-webhooks',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -13,6 +15,12 @@ export interface TrainJobPayload {
   attempt: number;
 }
 
+/** The delivery row's id (also the BullMQ job id and the `webhook-id` header). */
+export interface WebhookDeliveryPayload {
+  deliveryId: string;
+}
+
 export interface QueuePayloads {
   [QUEUE_NAMES.train]: TrainJobPayload;
+  [QUEUE_NAMES.webhooks]: WebhookDeliveryPayload;
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { closeRedis, createRedis, pingRedis } from '../queue/connection.js';
 import { QUEUE_NAMES } from '../queue/names.js';
 import { WorkerRegistration } from '../queue/workerRegistry.js';
+import { createWebhookDeliveryWorker, type WebhookWorkerOptions } from './webhookDelivery.js';
 
 /** The TF.js backend the composition root selected (src/engine), reported with the worker. */
 export interface TrainingBackendInfo {
@@ -23,6 +24,8 @@ export interface WorkerProcessOptions {
   pingDatabase(): Promise<void>;
   /** Releases the database connection at shutdown. */
   closeDatabase(): Promise<void>;
+  /** Sends webhook deliveries (queue qat-webhooks) alongside the other queues; absent = not consumed here. */
+  webhooks?: WebhookWorkerOptions;
 }
 
 export interface RunningWorker {
@@ -39,7 +42,11 @@ export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger
     await Promise.allSettled([closeRedis(redis), o.closeDatabase()]);
     throw err;
   }
-  const queues = [QUEUE_NAMES.train];
+  const queues: string[] = [QUEUE_NAMES.train];
+  const webhookWorker = o.webhooks
+    ? createWebhookDeliveryWorker(o.webhooks, { connection: redis, prefix: o.queuePrefix }, logger.child({ queue: QUEUE_NAMES.webhooks }))
+    : undefined;
+  if (webhookWorker) queues.push(QUEUE_NAMES.webhooks);
   const registration = new WorkerRegistration(redis, o.queuePrefix, { id, queues, concurrency: o.concurrency, backend: o.training.backend });
   await registration.start();
   logger.info(
@@ -53,6 +60,8 @@ export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger
     stop: () =>
       (stopping ??= (async () => {
         await registration.stop();
+        // Lets in-flight deliveries finish (each is bounded by WEBHOOK_TIMEOUT_MS).
+        await webhookWorker?.close().catch((err: Error) => logger.warn({ err: err.message }, 'webhook worker close failed'));
         await Promise.allSettled([closeRedis(redis), o.closeDatabase()]);
         logger.info({ worker_id: id }, 'worker stopped');
       })()),

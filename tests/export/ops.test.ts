@@ -19,8 +19,9 @@ import { qatLayers, setQatMode } from '../../src/core/qat/mode.js';
 import * as tf from '../../src/core/tf.js';
 import { compareOutputs, createSession, exportFloatOnnx, exportOnnx, exportTfjsInt8, foldedFloatWeights, runAll } from '../../src/export/index.js';
 import { bn, conv, dense, observe, prepareObserved, randomizeBatchNorm, relu, uniform } from '../core/intref/models.js';
+import { MIN_WIDENED_FILTERS } from '../../src/export/onnx/int8Lowering.js';
 import { decodeModel } from '../../src/export/onnx/proto.js';
-import { optimizedOps } from './support/onnxGraph.js';
+import { initializer, optimizedOps } from './support/onnxGraph.js';
 import { predictAll } from './support/predict.js';
 import { artifactFiles, loadFromFiles } from './support/tfjsFiles.js';
 
@@ -107,6 +108,14 @@ function floatIslandsModel(): tfl.LayersModel {
   return tfl.model({ name: 'islands', inputs: input, outputs: dense(x, 'logits', 3, 84) });
 }
 
+/** A first conv on 3 channels with 32 filters: written reading its input repeated to 12 channels (int8Lowering.ts). */
+function wideStemModel(): tfl.LayersModel {
+  const input = tfl.input({ shape: [8, 8, 3], name: 'x' });
+  const x = conv(input, 'wide', 32, 3, 91, { padding: 'same', activation: 'relu' });
+  const g = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(conv(x, 'c2', 8, 3, 92, { strides: 2 })) as ST;
+  return tfl.model({ name: 'wide', inputs: input, outputs: dense(g, 'logits', 3, 93) });
+}
+
 /** Dense layers with per-channel weights (perChannelDense) and a dropout that vanishes. */
 function mlpModel(): tfl.LayersModel {
   const input = tfl.input({ shape: [20], name: 'features' });
@@ -141,6 +150,7 @@ const CASES: Case[] = [
     kinds: ['float', 'conv2d', 'dense', 'flatten'],
     fused: ['com.microsoft.QLinearConv', 'com.microsoft.QGemm'],
   },
+  { name: 'wide first conv on 3 channels', build: wideStemModel, samples: 400, kinds: ['conv2d', 'globalavgpool', 'dense'], fused: ['com.microsoft.QLinearConv', 'com.microsoft.QGemm'] },
   { name: 'per-channel dense', build: mlpModel, samples: 1000, config: { perChannelDense: true }, kinds: ['dense'], fused: ['com.microsoft.QGemm'] },
 ];
 
@@ -227,7 +237,8 @@ describe("activationType 'int8' (the IntModel's own int8 tensors, as ARM builds 
     const im = convert(prepared.model);
     const bytes = exportOnnx(im, { variant: 'int8', activationType: 'int8' });
     const m = decodeModel(bytes);
-    const zp = m.graph!.initializer!.find((t) => t.name === 'add/zero_point')!;
+    const q = m.graph!.node!.find((n) => n.opType === 'QuantizeLinear' && n.output![0] === 'add')!;
+    const zp = m.graph!.initializer!.find((t) => t.name === q.input![2])!;
     expect(zp.dataType).toBe(3); // INT8
     expect(new Int8Array(zp.rawData!.buffer, zp.rawData!.byteOffset, 1)[0]).toBe(im.tensors.add!.quant!.zeroPoint[0]);
     expect(m.graph!.node!.some((n) => n.opType === 'Gather')).toBe(true); // the ReLU table, indexed by q + 128
@@ -235,6 +246,59 @@ describe("activationType 'int8' (the IntModel's own int8 tensors, as ARM builds 
     const a = compareOutputs(await ortRun(bytes, x, prepared.inputShape), runIntModel(im, x, 200), 3, true);
     expect(a.agreement).toBeGreaterThanOrEqual(0.99);
     expect(a.maxAbsLogitDiff).toBeLessThanOrEqual(2 * im.tensors.logits!.quant!.scale[0]! + 1e-7);
+    prepared.model.dispose();
+  });
+});
+
+describe('compact int8 graph: forms chosen per layer', () => {
+  it(`a conv on fewer than 4 input channels with ${MIN_WIDENED_FILTERS}+ filters stores its weights as they are, padded in the graph`, () => {
+    const prepared = prepareObserved(wideStemModel(), { batches: 4, batch: 64, lo: -1, hi: 1 });
+    setQatMode(prepared.model, { observersFrozen: true });
+    const im = convert(prepared.model);
+    prepared.model.dispose();
+    const m = decodeModel(exportOnnx(im, { variant: 'int8' }));
+    const g = m.graph!;
+    const w = g.initializer!.find((t) => t.name === 'wide/w')!;
+    expect(w.dims!.map(Number)).toEqual([32, 3, 3, 3]);
+    const pad = g.node!.find((n) => n.input![0] === 'wide/w')!;
+    expect(pad.opType).toBe('Pad');
+    expect(Array.from(initializer(m, pad.input![1]!).values as BigInt64Array, Number)).toEqual([0, 0, 0, 0, 0, 9, 0, 0]);
+    const conv = g.node!.find((n) => n.opType === 'Conv' && n.output![0] === 'wide/conv')!;
+    const xDq = g.node!.find((n) => n.output![0] === conv.input![0])!;
+    const copies = g.node!.find((n) => n.output![0] === xDq.input![0])!;
+    expect([copies.opType, new Set(copies.input).size, copies.input!.length]).toEqual(['Concat', 1, 4]);
+    // The second conv (32 input channels) and the narrow ones elsewhere are written as they are.
+    expect(g.node!.filter((n) => n.opType === 'Pad' || n.opType === 'Concat')).toHaveLength(2);
+  });
+
+  it('a bias float32 cannot carry exactly stays an int32 DequantizeLinear (per-channel scale: the Mul it equals) and ORT still computes the integer reference', async () => {
+    const prepared = prepareObserved(branchesModel(), { batches: 4, batch: 64, lo: -1, hi: 1 });
+    setQatMode(prepared.model, { observersFrozen: true });
+    const im = convert(prepared.model);
+    // Beyond 2^24 an int32 is not a float32: ORT would requantize fround(q · s) to another integer.
+    const bias = (layer: string) => im.tensors[im.ops.find((o) => o.name === layer)!.inputs[2]!]!.data as Int32Array;
+    bias('a')[0] = 2 ** 24 + 1;
+    bias('logits')[1] = -(2 ** 24 + 3);
+    const bytes = exportOnnx(im, { variant: 'int8' });
+    const g = decodeModel(bytes).graph!;
+    const init = (name: string) => g.initializer!.find((t) => t.name === name);
+    const producerOf = (value: string) => g.node!.find((n) => n.output!.includes(value))!;
+    for (const layer of ['a', 'logits']) {
+      expect(init(`${layer}/b`)!.dataType).toBe(6); // INT32
+      const dq = g.node!.find((n) => n.input![0] === `${layer}/b`)!;
+      expect([dq.opType, dq.input!.length]).toEqual(['DequantizeLinear', 2]);
+      expect(g.node!.find((n) => n.opType === 'Conv' || n.opType === 'Gemm' ? n.input![2] === dq.output![0] : false)).toBeDefined();
+    }
+    expect(producerOf('a/b/s')).toMatchObject({ opType: 'Mul', input: ['stem/s', 'a/w/s'] });
+    expect(init('logits/b/s')!.dims).toEqual([]); // per-tensor dense weights: one scale
+    // The untouched layers keep the compact form: the float32 values ORT requantizes exactly.
+    expect(init('b/b')!.dataType).toBe(1);
+    const ops = await optimizedOps(bytes);
+    expect(ops.filter((o) => o === 'com.microsoft.QLinearConv')).toHaveLength(3);
+    expect(ops).toContain('com.microsoft.QGemm');
+    const x = uniform(200 * 162, 78, -1, 1);
+    const a = compareOutputs(await ortRun(bytes, x, prepared.inputShape), runIntModel(im, x, 200), 3, true);
+    expect([a.agreement, a.maxAbsLogitDiff]).toEqual([1, 0]);
     prepared.model.dispose();
   });
 });

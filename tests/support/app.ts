@@ -1,5 +1,6 @@
 // Builds the production app with the production wiring, against the test database and Redis.
 import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../../src/api/deps.js';
 import { buildServer } from '../../src/api/app.js';
 import { createApiRuntime } from '../../src/cli/runtime.js';
 import type { Config } from '../../src/config/index.js';
@@ -8,6 +9,8 @@ import { testConfig } from './env.js';
 export interface TestApp {
   app: FastifyInstance;
   config: Config;
+  /** The services behind the app (e.g. to emit webhook events the way the job lifecycle does). */
+  deps: ApiDeps;
   close(): Promise<void>;
 }
 
@@ -17,7 +20,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const app = await buildServer(runtime.deps, { logger: false });
   app.addHook('onClose', async () => runtime.close());
   await app.ready();
-  return { app, config, close: () => app.close() };
+  return { app, config, deps: runtime.deps, close: () => app.close() };
 }
 
 /** Creates a tenant with a key through the same service `qat keys create` uses. */

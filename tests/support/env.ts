@@ -26,6 +26,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DATA_DIR: tempDir(),
     LOG_LEVEL: 'silent',
     READINESS_TIMEOUT_MS: '1000',
+    // The limiter runs on every /v1 request, but only tests/api/rate-limit.test.ts sets a budget it can reach.
+    RATE_LIMIT_MAX: '1000000',
     ...env,
   });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));

@@ -19,6 +19,10 @@ export async function registerOpenApi(app: FastifyInstance, opts: { version: str
       tags: [
         { name: 'health', description: 'Liveness and readiness' },
         { name: 'api-keys', description: 'The calling tenant’s API keys' },
+        { name: 'datasets', description: 'Uploaded datasets, validated by the parsers `qat run` uses' },
+        { name: 'models', description: 'Uploaded TF.js/Keras models and zoo models' },
+        { name: 'jobs', description: 'QAT jobs: submit, watch, cancel, retry' },
+        { name: 'webhooks', description: 'Signed (Standard Webhooks) notifications of job events' },
       ],
     },
     // Components keep their schema $id as name, so clients get `Problem`, not `def-0`.

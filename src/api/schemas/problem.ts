@@ -36,4 +36,6 @@ export const problems = {
   404: problemResponse('No such resource for this tenant.'),
   413: problemResponse('The body exceeds the size limit.'),
   415: problemResponse('The body’s media type is not accepted.'),
+  409: problemResponse('The resource is in a state that does not allow this (the detail says which).'),
+  422: problemResponse('The request is well-formed but its content is invalid: `errors` names each field and why.'),
 } as const;

@@ -6,13 +6,17 @@ export type ArtifactFormat = 'onnx-int8' | 'onnx-float' | 'tfjs-model-json' | 't
 export const FORMAT_DESCRIPTIONS: Record<ArtifactFormat, string> = {
   'onnx-int8':
     'ONNX opset 13, QDQ form: QuantizeLinear on the float32 input, DequantizeLinear → Conv/Gemm → QuantizeLinear per layer with ' +
-    'int8 weights (symmetric, zero point 0, per output channel on axis 0 for convolutions), int32 biases (scale = input scale × ' +
-    'weight scale, zero point 0) and the activation scales/zero points below. Activations are stored as uint8 with zero point + 128 ' +
+    'int8 weights (symmetric, zero point 0, per output channel on axis 0 for convolutions), biases holding the int32 bias values ' +
+    'times (input scale × weight scale) as float32 — ONNX Runtime ≥ 1.21 turns them back into exactly those int32 biases before ' +
+    'fusing (the exporter checks each channel round-trips; where one would not, that layer keeps an int32 bias with its ' +
+    'DequantizeLinear) — and the activation scales/zero points below. Zero points that are 0 are omitted (the ONNX default). Activations are stored as uint8 with zero point + 128 ' +
     '(the same grid; ONNX Runtime fuses Conv/MatMul on x86 only for uint8 activations). Max-pool, flatten and reshape act on the ' +
-    '8-bit values directly; standalone activations are 256-entry lookup tables; a convolution on fewer than 4 input channels reads ' +
-    'its input repeated to 4 with zero weights on the copies (same integers; ORT\'s fused int8 kernel needs channel multiples of 4). ' +
+    '8-bit values directly; standalone activations are 256-entry lookup tables; a convolution on fewer than 4 input channels with ' +
+    'at least 32 filters reads its input repeated to 4 with zero weights on the copies (same integers; ORT\'s fast int8 kernel needs ' +
+    'channel multiples of 4; below 32 filters it does not pay). ' +
     'Layers kept in float stay float32 ONNX operators. ONNX Runtime fuses the graph into QLinearConv/QGemm ' +
-    'kernels; on this machine its outputs equal the integer reference. Input: float32 NHWC (channels last, as TF.js); output: float32 ' +
+    'kernels; on this machine its outputs equal the integer reference. Older runtimes without that bias pass run those layers in float ' +
+    '(the same values up to float rounding, without the int8 speed-up). Input: float32 NHWC (channels last, as TF.js); output: float32 ' +
     'logits (no softmax). On x86 CPUs without VNNI, ORT\'s u8s8 kernels may saturate 16-bit intermediate sums.',
   'onnx-float':
     'ONNX opset 13, float32: the same graph as the int8 model without quantization, holding the QAT model\'s own float weights with ' +

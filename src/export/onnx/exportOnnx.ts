@@ -1,7 +1,9 @@
 // exportOnnx: an IntModel as a deployable ONNX model (bytes, opset 13).
 //   int8   QDQ graph: QuantizeLinear on the float32 input, int8 weights (zero point 0, per output channel
-//          on axis 0), int32 biases (scale = input scale × weight scale, zero point 0), the IntModel's
-//          activation scales and zero points; float32 logits out. ORT fuses it into integer kernels.
+//          on axis 0), the int32 biases (scale = input scale × weight scale, zero point 0) as the float32
+//          values their DequantizeLinear gives when ORT requantizes those exactly (int8Lowering.ts), the
+//          IntModel's activation scales and zero points; float32 logits out. ORT fuses it into integer
+//          kernels.
 //   float  the same graph in float32 with caller-supplied float weights (exportFloatOnnx).
 // Interface of both: input float32 NHWC [batch, H, W, C] (or [batch, features]) under the IntModel's
 // input name, output float32 under the output layer's name ('logits').
@@ -30,14 +32,12 @@ export function exportOnnx(model: IntModel, options: OnnxExportOptions): Uint8Ar
     name: `${model.name}${float ? '' : '_int8'}`,
     inputs: io.inputs.map((n) => valueInfo(n, DataType.FLOAT, model.tensors[n]!.shape)),
     outputs: io.outputs.map((n, i) => valueInfo(n, DataType.FLOAT, model.tensors[model.outputs[i]!]!.shape)),
-    docString: float
-      ? `${model.name}: float32 graph of the QAT model (BN folded), the baseline of the int8 model. Inputs ${layout}.`
-      : `${model.name}: int8 QDQ graph (${activationType} activations, int8 weights, int32 biases). Inputs ${layout}.`,
+    // No doc string or node names: the metadata says what the file is (the model card says more), and
+    // every value is named after its IntModel tensor or layer (see int8Lowering.ts).
     metadata: {
       variant: options.variant,
       input_layout: layout,
       ...(activationType ? { activation_type: activationType } : {}),
-      source: 'qat-service IntModel v1',
     },
   });
 }

@@ -6,7 +6,7 @@ import { tfPads } from '../../core/convert/geometry.js';
 import { activationName } from '../../core/qat/activations.js';
 import { emitActivation, hasOnnxActivation } from './activations.js';
 import type { OnnxGraph } from './graph.js';
-import { onnxAxis } from './layout.js';
+import { onnxAxis, windowAttributes } from './layout.js';
 import { convWeight, denseWeight } from './weights.js';
 
 type Config = Record<string, unknown>;
@@ -90,7 +90,7 @@ export function emitFloatIsland(g: OnnxGraph, model: IntModel, op: FloatLayerOp,
       const pads = tfPads(h, wd, kernel, strides, dilations, (c.padding as 'valid' | 'same' | undefined) ?? 'valid');
       const ins = [x, g.constant(`${base}/kernel`, w.dims, w.data)];
       if (op.weights[1]) ins.push(g.constant(`${base}/bias`, weight(1).shape, weight(1).data as Float32Array));
-      const z = g.op('Conv', ins, `${base}/linear`, { kernel_shape: kernel, strides, dilations, pads });
+      const z = g.op('Conv', ins, `${base}/linear`, windowAttributes({ kernel_shape: kernel, strides, dilations, pads }));
       return emitActivation(g, act(c), z, base);
     }
     default:

@@ -5,6 +5,8 @@ export class OnnxGraph {
   private readonly nodes: NodeProto[] = [];
   private readonly initializers: TensorProto[] = [];
   private readonly used = new Set<string>();
+  /** Scalar initializers by type and value: equal scalars (e.g. the scale of a max-pool's input and output) are stored once. */
+  private readonly scalars = new Map<string, string>();
   /** Values renamed to graph outputs: old name → output name. */
   private readonly renamed = new Map<string, string>();
 
@@ -29,21 +31,27 @@ export class OnnxGraph {
     return name;
   }
 
+  /** A scalar initializer, named after the first `base` it was asked for with that type and value. */
   scalar(base: string, value: number, type: 'float32' | 'int8' | 'uint8' | 'int32'): string {
     const data = type === 'float32' ? Float32Array.of(value) : type === 'int8' ? Int8Array.of(value) : type === 'uint8' ? Uint8Array.of(value) : Int32Array.of(value);
-    return this.constant(base, [], data);
+    const key = `${type}:${data[0]}`;
+    let name = this.scalars.get(key);
+    if (name === undefined) this.scalars.set(key, (name = this.constant(base, [], data)));
+    return name;
   }
 
   int64s(base: string, values: number[]): string {
     return this.constant(base, [values.length], BigInt64Array.from(values.map(BigInt)));
   }
 
-  /** Adds a node; `outputs` are fresh names derived from the given bases. Returns the output names. */
-  node(opType: string, inputs: string[], outputBases: string[], attrs: Record<string, AttributeValue> = {}, name?: string): string[] {
+  /**
+   * Adds a node; `outputs` are fresh names derived from the given bases. Returns the output names.
+   * Nodes are not named (optional in ONNX): each is identified by the values it produces.
+   */
+  node(opType: string, inputs: string[], outputBases: string[], attrs: Record<string, AttributeValue> = {}): string[] {
     const outputs = outputBases.map((b) => this.fresh(b));
     this.nodes.push({
       opType,
-      name: this.fresh(name ?? `${outputBases[0]}/${opType}`),
       input: inputs,
       output: outputs,
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
@@ -65,7 +73,7 @@ export class OnnxGraph {
     const current = this.renamed.get(value) ?? value;
     const producer = this.nodes.find((n) => n.output?.includes(current));
     if (!producer || this.renamed.has(value)) {
-      this.nodes.push({ opType: 'Identity', name: this.fresh(`${name}/Identity`), input: [current], output: [name] });
+      this.nodes.push({ opType: 'Identity', input: [current], output: [name] });
       return;
     }
     for (const n of this.nodes) {
@@ -75,13 +83,12 @@ export class OnnxGraph {
     this.renamed.set(value, name);
   }
 
-  encode(o: { name: string; inputs: ValueInfoProto[]; outputs: ValueInfoProto[]; docString: string; metadata: Record<string, string> }): Uint8Array {
+  encode(o: { name: string; inputs: ValueInfoProto[]; outputs: ValueInfoProto[]; metadata: Record<string, string> }): Uint8Array {
     return encodeModel({
       irVersion: IR_VERSION,
       opsetImport: [{ domain: '', version: OPSET }],
       producerName: 'qat-service',
       producerVersion: '0.1.0',
-      docString: o.docString,
       metadataProps: Object.entries(o.metadata).map(([key, value]) => ({ key, value })),
       graph: { name: o.name, node: this.nodes, initializer: this.initializers, input: o.inputs, output: o.outputs },
     });

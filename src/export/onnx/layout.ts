@@ -21,3 +21,18 @@ export function transpose(g: OnnxGraph, value: string, perm: number[], base: str
 export function reshape(g: OnnxGraph, value: string, dims: number[], base: string): string {
   return g.op('Reshape', [value, g.int64s(`${base}/shape`, [-1, ...dims])], base);
 }
+
+/**
+ * Attributes of a convolution or pooling window without those equal to ONNX's defaults (strides and
+ * dilations 1, no padding, one group, count_include_pad 0): the same operator in fewer bytes.
+ */
+export function windowAttributes(a: Record<string, number | number[]>): Record<string, number | number[]> {
+  const isDefault = (k: string, v: number | number[]) => {
+    if (k === 'strides' || k === 'dilations') return (v as number[]).every((x) => x === 1);
+    if (k === 'pads') return (v as number[]).every((x) => x === 0);
+    if (k === 'group') return v === 1;
+    if (k === 'count_include_pad') return v === 0;
+    return false;
+  };
+  return Object.fromEntries(Object.entries(a).filter(([k, v]) => !isDefault(k, v)));
+}

@@ -12,16 +12,18 @@ export interface Lowering {
   readonly model: IntModel;
   /**
    * Float operand from `value`, an ONNX value holding IntModel tensor `t` (int8: a DequantizeLinear).
-   * `perAxis`: written per channel (axis 1, every entry equal — the same values), see walk.ts.
+   * `use` 'perAxis': written per channel (axis 1, every entry equal — the same values), see walk.ts;
+   * 'gemm': the A operand of a Gemm (int8: its zero point always explicit, see int8Lowering.ts).
    */
-  real(value: string, t: string, perAxis?: boolean): string;
+  real(value: string, t: string, use?: 'perAxis' | 'gemm'): string;
   /** The ONNX value of tensor `t` computed as float `value` (int8: a QuantizeLinear with t's parameters). */
   store(value: string, t: string): string;
   /**
-   * The weight (ONNX layout) and bias operands of a weighted op, in the float domain. `inputCopies` > 1:
-   * the weight reads the input repeated that many times along channels (the copies with zero weights).
+   * The weight (ONNX layout) and bias operands of a weighted op, in the float domain. `widen`: the
+   * weight reads more input channels than the op has (the extra ones with zero weights); it maps the
+   * op's input value to the widened one.
    */
-  constants(op: WeightedOp): { weight: string; bias: string | null; inputCopies?: number };
+  constants(op: WeightedOp): { weight: string; bias: string | null; widen?: (x: string) => string };
   /** The fused activation applied to the op's float result, when it is not a no-op in this graph. */
   fused(op: WeightedOp, z: string): string;
   /** A standalone activation on the value of its input tensor. */

@@ -4,7 +4,7 @@
 // lowering and hand their float result back to it (a QuantizeLinear in the QDQ graph).
 import type { IntModel, IntOp } from '../../core/convert/types.js';
 import { emitFloatIsland } from './floatIslands.js';
-import { onnxAxis, reshape, TO_NCHW, TO_NHWC, transpose } from './layout.js';
+import { onnxAxis, reshape, TO_NCHW, TO_NHWC, transpose, windowAttributes } from './layout.js';
 import type { Lowering } from './lowering.js';
 
 /** ONNX name of each model output: the source layer's name ('logits'), not the IntModel's 'logits/dequantized'. */
@@ -80,7 +80,7 @@ function lowerOp(model: IntModel, L: Lowering, op: IntOp, values: Values, guarde
       // A model input is quantized in its NHWC layout (and transposed as int8 if a consumer needs NCHW).
       return computed(values.get(inT, model.inputs.includes(inT) ? 'nhwc' : 'nchw'), model.inputs.includes(inT) ? 'nhwc' : 'nchw');
     case 'dequantize':
-      return set(L.real(values.get(inT), inT, guarded.has(outT)));
+      return set(L.real(values.get(inT), inT, guarded.has(outT) ? 'perAxis' : undefined));
     case 'dense': {
       const r = rank(inT);
       const cin = shape(op.inputs[1]!)[0]!;
@@ -88,37 +88,36 @@ function lowerOp(model: IntModel, L: Lowering, op: IntOp, values: Values, guarde
       let x = values.get(inT, 'nhwc');
       if (r !== 2) x = reshape(g, x, [cin], `${base}/rows`);
       const { weight, bias } = L.constants(op);
-      const z = g.op('Gemm', [L.real(x, inT), weight, ...(bias ? [bias] : [])], `${base}/gemm`, { transB: 1 });
+      const z = g.op('Gemm', [L.real(x, inT, 'gemm'), weight, ...(bias ? [bias] : [])], `${base}/gemm`, { transB: 1 });
       const y = L.store(L.fused(op, z), outT);
       return set(r === 2 ? y : reshape(g, y, shape(outT).slice(1), `${base}/unrows`), 'nhwc');
     }
     case 'conv2d':
     case 'depthwise': {
-      const { weight, bias, inputCopies = 1 } = L.constants(op);
-      let x = values.get(inT);
-      if (inputCopies > 1) x = g.op('Concat', Array.from({ length: inputCopies }, () => x), `${base}/input_copies`, { axis: 1 });
-      const z = g.op('Conv', [L.real(x, inT), weight, ...(bias ? [bias] : [])], `${base}/conv`, {
+      const { weight, bias, widen } = L.constants(op);
+      const x = widen ? widen(values.get(inT)) : values.get(inT);
+      const z = g.op('Conv', [L.real(x, inT), weight, ...(bias ? [bias] : [])], `${base}/conv`, windowAttributes({
         kernel_shape: op.kernelSize,
         strides: op.strides,
         dilations: op.dilations,
         pads: op.pads,
         group: op.kind === 'depthwise' ? shape(inT)[3]! : 1,
-      });
+      }));
       return computed(L.fused(op, z));
     }
     case 'maxpool':
       // Max commutes with the monotone dequantization: the integer max is the exact result.
-      return set(g.op('MaxPool', [values.get(inT)], base, { kernel_shape: op.poolSize, strides: op.strides, pads: op.pads }));
+      return set(g.op('MaxPool', [values.get(inT)], base, windowAttributes({ kernel_shape: op.poolSize, strides: op.strides, pads: op.pads })));
     case 'avgpool':
-      // count_include_pad = 0: padded cells are left out of the average, as in TF.
-      return computed(g.op('AveragePool', [real(inT)], `${base}/pool`, { kernel_shape: op.poolSize, strides: op.strides, pads: op.pads, count_include_pad: 0 }));
+      // count_include_pad = 0 (ONNX's default, so not written): padded cells are left out of the average, as in TF.
+      return computed(g.op('AveragePool', [real(inT)], `${base}/pool`, windowAttributes({ kernel_shape: op.poolSize, strides: op.strides, pads: op.pads, count_include_pad: 0 })));
     case 'globalavgpool':
     case 'globalmaxpool': {
       const pooled = g.op(op.kind === 'globalavgpool' ? 'GlobalAveragePool' : 'GlobalMaxPool', [real(inT)], `${base}/pool`);
-      return set(g.op('Flatten', [L.store(pooled, outT)], base, { axis: 1 }));
+      return set(g.op('Flatten', [L.store(pooled, outT)], base)); // axis 1, the default
     }
     case 'flatten':
-      return set(g.op('Flatten', [values.get(inT, 'nhwc')], base, { axis: 1 }));
+      return set(g.op('Flatten', [values.get(inT, 'nhwc')], base)); // axis 1, the default
     case 'reshape':
       return set(reshape(g, values.get(inT, 'nhwc'), op.shape.slice(1), base), 'nhwc');
     case 'add':

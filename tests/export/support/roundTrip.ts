@@ -9,9 +9,11 @@ import { evaluateFloatModel, runIntModel } from '../../../src/core/intref/index.
 import { qatLayers, setQatMode } from '../../../src/core/qat/mode.js';
 import type { ModelName } from '../../../src/core/zoo/index.js';
 import { buildModelCard, exportFloatOnnx, exportOnnx, exportTfjsInt8, foldedFloatWeights, TFJS_WEIGHTS_PATH, type TfjsArtifact, verifyOnnx } from '../../../src/export/index.js';
+import { MIN_WIDENED_FILTERS } from '../../../src/export/onnx/int8Lowering.js';
 import { decodeModel } from '../../../src/export/onnx/proto.js';
+import { roundHalfEven } from '../../../src/core/quant/params.js';
 import { expectedOnnxLayout } from './expected.js';
-import { attr, consumers, initializer, type Model, optimizedOps, producer } from './onnxGraph.js';
+import { attr, consumers, initializer, type Model, type Node, optimizedOps, producer } from './onnxGraph.js';
 import { accuracyOf, predictAll } from './predict.js';
 import { trainZoo, type TrainedZoo, type ZooOptions } from './qatZoo.js';
 import { artifactFiles, loadFromFiles } from './tfjsFiles.js';
@@ -21,6 +23,8 @@ export interface RoundTripExpectations {
   minAccuracy: number;
   /** Integer kernels ORT must have fused the graph into. */
   fusedOps: string[];
+  /** How many times smaller than the float ONNX file the int8 one must be. */
+  minSizeRatio?: number;
   zoo?: ZooOptions;
 }
 
@@ -30,11 +34,25 @@ function activationScale(im: IntModel, t: string): number {
   return im.tensors[t]!.quant!.scale[0]!;
 }
 
-/** The Q/DQ parameters of an activation value in the ONNX graph: [scale, zero point as stored]. */
+/** The Q/DQ parameters of an activation value in the ONNX graph: [scale, zero point as stored (absent: 0)]. */
 function qdqParams(m: Model, node: { input?: string[] | null }): [number, number] {
   const scale = initializer(m, node.input![1]!).values as Float32Array;
-  const zp = initializer(m, node.input![2]!).values as Uint8Array;
-  return [scale[0]!, zp[0]!];
+  const zp = node.input![2] ? (initializer(m, node.input![2]).values as Uint8Array)[0]! : 0;
+  if (node.input![2] && zp === 0) expect(node.input![2]).toBe('zero/uint8'); // the shared 0 (Gemm operands)
+  return [scale[0]!, zp];
+}
+
+/** What ORT's WeightBiasQuantization computes from a float bias: round_half_even(b / s) with the float32 division. */
+function requantizedBias(b: number, s: number): number {
+  return roundHalfEven(Math.fround(b / s));
+}
+
+/** The IntModel tensor an activation Q/DQ belongs to: Q outputs and DQ outputs are named after it. */
+function activationTensor(m: Model, n: Node): string {
+  if (n.opType === 'QuantizeLinear') return n.output![0]!.replace(/_\d+$/, '');
+  const out = n.output![0]!;
+  if (m.graph!.output!.some((o) => o.name === out)) return activationTensor(m, producer(m, n.input![0]!)!);
+  return out.replace(/\/dq(_\d+)?$/, '');
 }
 
 export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations): void {
@@ -42,6 +60,7 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
     let z: TrainedZoo;
     let im: IntModel;
     let int8: Uint8Array;
+    let floatBytes: Uint8Array;
     let graph: Model;
     let referenceLogits: Float32Array;
     let tfjs: TfjsArtifact;
@@ -50,6 +69,7 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
       z = await trainZoo(name, e.zoo);
       im = z.intModel;
       int8 = exportOnnx(im, { variant: 'int8' });
+      floatBytes = exportFloatOnnx(im, foldedFloatWeights(im, z.qatModel));
       graph = decodeModel(int8);
       referenceLogits = runIntModel(im, z.test.x, z.test.y.length);
       tfjs = await exportTfjsInt8(im);
@@ -57,7 +77,7 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
 
     afterAll(() => z?.qatModel.dispose());
 
-    it('the int8 ONNX graph holds the IntModel int8 weights, int32 biases and scales (golden)', () => {
+    it('the int8 ONNX graph holds the IntModel int8 weights, biases and scales (golden)', () => {
       expect(Number(graph.irVersion)).toBe(8);
       expect(graph.opsetImport!.map((o) => [o.domain, Number(o.version)])).toEqual([['', 13]]);
       const [input] = graph.graph!.input!;
@@ -70,25 +90,36 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
         weighted++;
         const kind = op.kind as 'dense' | 'conv2d' | 'depthwise';
         const wt = im.tensors[op.inputs[1]!]!;
-        const w = initializer(graph, `${op.name}/weight_quantized`);
+        const w = initializer(graph, `${op.name}/w`);
         const expected = expectedOnnxLayout(kind, wt, wt.data as Int8Array);
         expect(w.values).toBeInstanceOf(Int8Array);
-        // A conv on fewer than 4 input channels reads its input repeated to a multiple of 4 channels,
-        // the copies with zero weights (ORT's fused int8 kernel needs it); everything else is as is.
+        expect(w.dims).toEqual(expected.dims);
+        expect(Array.from(w.values as Int8Array)).toEqual(Array.from(expected.values));
+        // A conv on fewer than 4 input channels with at least MIN_WIDENED_FILTERS filters reads its input
+        // repeated to a multiple of 4 channels, the copies with zero weights (ORT's fused int8 kernel needs
+        // it): the stored weights go through an int8 Pad of zeros after the original channels.
         const cin = expected.dims[1]!;
-        const copies = w.dims[1]! / cin;
-        expect(copies).toBe(kind === 'conv2d' && cin < 4 ? (cin === 2 ? 2 : 4) : 1);
-        expect(w.dims).toEqual([expected.dims[0], cin * copies, ...expected.dims.slice(2)]);
-        const block = expected.values.length / expected.dims[0]!;
-        const widened = new Float32Array(w.values.length);
-        for (let o = 0; o < expected.dims[0]!; o++) widened.set(expected.values.subarray(o * block, (o + 1) * block), o * block * copies);
-        expect(Array.from(w.values as Int8Array)).toEqual(Array.from(widened));
-        const scale = initializer(graph, `${op.name}/weight_scale`).values as Float32Array;
+        const widened = kind === 'conv2d' && cin < 4 && expected.dims[0]! >= MIN_WIDENED_FILTERS;
+        const copies = widened ? (cin === 2 ? 2 : 4) : 1;
+        let wValue = `${op.name}/w`;
+        if (widened) {
+          const pad = consumers(graph, wValue)[0]!;
+          expect(pad.opType).toBe('Pad');
+          expect(Array.from(initializer(graph, pad.input![1]!).values as BigInt64Array, Number)).toEqual([0, 0, 0, 0, 0, (copies - 1) * cin, 0, 0]);
+          expect(pad.input!.length).toBe(2); // constant 0
+          wValue = pad.output![0]!;
+        }
+        const scale = initializer(graph, `${op.name}/w/s`).values as Float32Array;
         expect(Array.from(scale)).toEqual(wt.quant!.scale);
-        expect(Array.from(initializer(graph, `${op.name}/weight_zero_point`).values as Int8Array).every((v) => v === 0)).toBe(true);
-        const weightDq = consumers(graph, `${op.name}/weight_quantized`)[0]!;
+        const weightDq = consumers(graph, wValue)[0]!;
         expect(weightDq.opType).toBe('DequantizeLinear');
         expect(attr(weightDq, 'axis')).toBe(wt.quant!.axis === null ? undefined : 0);
+        if (kind === 'dense') {
+          // QGemm fusion needs both operands' zero points named, even when 0.
+          expect(Array.from(initializer(graph, weightDq.input![2]!).values as Int8Array).every((v) => v === 0)).toBe(true);
+        } else {
+          expect(weightDq.input).toHaveLength(2); // zero point 0 by default
+        }
 
         // The compute node: x from a DequantizeLinear with the input tensor's parameters, the result
         // to a QuantizeLinear with the output tensor's (the zero point stored as uint8 = int8 + 128).
@@ -97,10 +128,9 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
         if (kind === 'depthwise') expect(attr(compute, 'group')).toBe(wt.shape[2]);
         const xDq = producer(graph, compute.input![0]!)!;
         expect(xDq.opType).toBe('DequantizeLinear');
-        if (copies > 1) {
-          const concat = producer(graph, xDq.input![0]!)!;
-          expect([concat.opType, attr(concat, 'axis'), new Set(concat.input).size, concat.input!.length]).toEqual(['Concat', 1, 1, copies]);
-        }
+        const xSource = producer(graph, xDq.input![0]!);
+        if (widened) expect([xSource!.opType, attr(xSource!, 'axis'), new Set(xSource!.input).size, xSource!.input!.length]).toEqual(['Concat', 1, 1, copies]);
+        else expect(xSource?.opType).not.toBe('Concat');
         const inT = im.tensors[op.inputs[0]!]!;
         expect(qdqParams(graph, xDq)).toEqual([inT.quant!.scale[0], inT.quant!.zeroPoint[0]! + 128]);
         const q = consumers(graph, compute.output![0]!)[0]!;
@@ -109,24 +139,52 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
         expect(qdqParams(graph, q)).toEqual([outT.quant!.scale[0], outT.quant!.zeroPoint[0]! + 128]);
 
         if (op.inputs[2]) {
+          // The int32 bias as the float32 values its DequantizeLinear would give, fround(q · s), with
+          // s = input scale × weight scale (float32); ORT's WeightBiasQuantization divides by that same
+          // product and rounds: it gets the IntModel's integers back, which the fused kernel adds.
           const bt = im.tensors[op.inputs[2]]!;
-          expect(Array.from(initializer(graph, `${op.name}/bias_quantized`).values as Int32Array)).toEqual(Array.from(bt.data as Int32Array));
-          // The file itself satisfies bias scale = input scale × weight scale (float32), zero point 0.
-          const bScale = initializer(graph, `${op.name}/bias_scale`).values as Float32Array;
+          const bScale = bt.quant!.scale;
           const sx = activationScale(im, op.inputs[0]!);
-          expect(Array.from(bScale)).toEqual(Array.from(scale, (s) => Math.fround(sx * s)));
-          expect(Array.from(initializer(graph, `${op.name}/bias_zero_point`).values as Int32Array).every((v) => v === 0)).toBe(true);
-          expect(compute.input![2]).toBe(consumers(graph, `${op.name}/bias_quantized`)[0]!.output![0]);
+          expect(bScale).toEqual(Array.from(scale, (s) => Math.fround(sx * s)));
+          const b = initializer(graph, `${op.name}/b`);
+          expect(b.values).toBeInstanceOf(Float32Array);
+          expect(compute.input![2]).toBe(`${op.name}/b`);
+          const s = (c: number) => bScale[bScale.length === 1 ? 0 : c]!;
+          const q = Array.from(bt.data as Int32Array);
+          expect(Array.from(b.values as Float32Array)).toEqual(q.map((v, c) => Math.fround(v * s(c))));
+          expect(Array.from(b.values as Float32Array, (v, c) => requantizedBias(v, s(c)))).toEqual(q);
         }
       }
       expect(weighted).toBe(im.ops.filter((o) => WEIGHTED.has(o.kind)).length);
       // Every activation Q/DQ of the graph carries the IntModel parameters of the tensor it belongs to.
-      const activationQdq = graph.graph!.node!.filter((n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && n.input![1]!.endsWith('/scale') && !n.input![1]!.includes('weight') && !n.input![1]!.includes('bias'));
+      const weightValues = new Set(im.ops.filter((o) => WEIGHTED.has(o.kind)).flatMap((o) => [`${o.name}/w`, `${o.name}/w/padded`]));
+      const activationQdq = graph.graph!.node!.filter((n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && !weightValues.has(n.input![0]!));
       expect(activationQdq.length).toBeGreaterThan(weighted);
       for (const n of activationQdq) {
-        const t = im.tensors[n.input![1]!.slice(0, -'/scale'.length)]!;
+        const t = im.tensors[activationTensor(graph, n)]!;
         expect(qdqParams(graph, n)).toEqual([t.quant!.scale[0], t.quant!.zeroPoint[0]! + 128]);
       }
+    });
+
+    it('the int8 ONNX file holds little besides the numbers: no node names or doc strings, no redundant zero points', () => {
+      const ratio = floatBytes.length / int8.length;
+      console.log(`${name}: int8 ONNX ${int8.length} bytes, float ONNX ${floatBytes.length} bytes: ${ratio.toFixed(3)}× smaller`);
+      if (e.minSizeRatio) expect(ratio).toBeGreaterThanOrEqual(e.minSizeRatio);
+      const nodes = graph.graph!.node!;
+      expect(nodes.filter((n) => n.name || n.docString)).toEqual([]);
+      expect(graph.docString).toBe('');
+      // A zero point that is all zeros is named only where it must be: by an operand of a Gemm (ORT's
+      // QGemm fusion needs it). Elsewhere DequantizeLinear/QuantizeLinear default to 0 (uint8 output).
+      const allZero = new Set(
+        graph.graph!.initializer!.filter((t) => nodes.some((n) => /QuantizeLinear$/.test(n.opType!) && n.input![2] === t.name) && initializer(graph, t.name!).values.every((v) => Number(v) === 0)).map((t) => t.name),
+      );
+      for (const n of nodes.filter((n) => allZero.has(n.input![2]!))) {
+        expect(n.opType).toBe('DequantizeLinear');
+        expect(consumers(graph, n.output![0]!).map((c) => [c.opType, c.input!.indexOf(n.output![0]!) < 2])).toEqual([['Gemm', true]]);
+      }
+      // Equal scalars are stored once (a max-pool's output grid is its input's).
+      const scalars = graph.graph!.initializer!.filter((t) => t.dims!.length === 0).map((t) => `${t.dataType}:${Buffer.from(t.rawData!).toString('hex')}`);
+      expect(new Set(scalars).size).toBe(scalars.length);
     });
 
     it('ONNX Runtime fuses every Conv and Gemm into integer kernels', async () => {
@@ -149,7 +207,7 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
     });
 
     it('the float ONNX is the QAT network without quantization (BN-folded float weights)', async () => {
-      const bytes = exportFloatOnnx(im, foldedFloatWeights(im, z.qatModel));
+      const bytes = floatBytes;
       const m = decodeModel(bytes);
       expect(m.graph!.node!.filter((n) => /Quantize/.test(n.opType!))).toEqual([]);
       expect(m.graph!.output!.map((o) => o.name)).toEqual(['logits']);
@@ -196,7 +254,6 @@ export function describeZooRoundTrip(name: ModelName, e: RoundTripExpectations):
     });
 
     it('the model card carries the interface, every scale and zero point, and each file\'s sha256', () => {
-      const floatBytes = exportFloatOnnx(im, foldedFloatWeights(im, z.qatModel));
       const modelJson = JSON.stringify(tfjs.modelJson);
       const files = [
         { name: 'model.int8.onnx', bytes: int8, format: 'onnx-int8' as const },
