@@ -12,7 +12,10 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# 1. Dependencies. Install scripts stay off (npm 11 default): nothing is downloaded beyond the registry.
+# 1. Dependencies. Nothing may be downloaded beyond the registry: onnxruntime-node ships its CPU binaries
+# in the package, and its install script (which npm ci runs) would only fetch optional GPU parts from
+# api.nuget.org — told to skip here and in .npmrc.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ "${CI:-}" = "true" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing dependencies (npm ci)"
   npm ci --no-audit --no-fund

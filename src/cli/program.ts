@@ -63,6 +63,8 @@ export function buildProgram(): Command {
       const training = await selectBackend(config.trainingBackend);
       // Training slots, webhook deliveries and heartbeats share the pool.
       const db = createDb(config.databaseUrl, { poolSize: config.workerConcurrency + 4 });
+      const { workerTraining } = await import('./workerRuntime.js');
+      const trainingRuntime = workerTraining(config, db, training.backend, log);
       const worker = await startWorkerProcess(
         {
           redisUrl: config.redisUrl,
@@ -72,10 +74,17 @@ export function buildProgram(): Command {
           pingDatabase: () => pingDb(db),
           closeDatabase: () => db.$disconnect(),
           webhooks: webhookWorkerOptions(config, db),
+          trainer: trainingRuntime.trainer,
         },
         log,
-      );
-      onShutdownSignal(log, config.shutdownTimeoutMs, () => worker.stop());
+      ).catch(async (err: unknown) => {
+        await trainingRuntime.close();
+        throw err;
+      });
+      onShutdownSignal(log, config.shutdownTimeoutMs, async () => {
+        await worker.stop();
+        await trainingRuntime.close();
+      });
     });
 
   program

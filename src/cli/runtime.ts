@@ -154,3 +154,4 @@ export function webhookWorkerOptions(config: Config, db: Db): WebhookWorkerOptio
     concurrency: config.webhookConcurrency,
   };
 }
+

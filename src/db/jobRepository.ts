@@ -84,6 +84,8 @@ export interface JobRepository {
   /** Whether the tenant owns the model and the dataset a job names. */
   inputsExist(tenantId: string, modelId: string, datasetId: string): Promise<{ model: boolean; dataset: boolean }>;
   artifactKeys(id: string): Promise<string[]>;
+  /** Records (or replaces, on a new attempt) an artifact of the job. */
+  putArtifact(id: string, a: { name: string; kind: string; sizeBytes: number; sha256: string; storageKey: string }): Promise<void>;
 }
 
 const transitionEvent = (previous: JobStatus | null, job: StoredJob, message?: string) => ({
@@ -187,6 +189,10 @@ export function jobRepository(db: Db): JobRepository {
     async inputsExist(tenantId, modelId, datasetId) {
       const [model, dataset] = await Promise.all([db.model.count({ where: { id: modelId, tenantId } }), db.dataset.count({ where: { id: datasetId, tenantId } })]);
       return { model: model === 1, dataset: dataset === 1 };
+    },
+    async putArtifact(id, a) {
+      const data = { kind: a.kind, sizeBytes: BigInt(a.sizeBytes), sha256: a.sha256, storageKey: a.storageKey };
+      await db.artifact.upsert({ where: { jobId_name: { jobId: id, name: a.name } }, create: { jobId: id, name: a.name, ...data }, update: data });
     },
     artifactKeys: async (id) => (await db.artifact.findMany({ where: { jobId: id }, select: { storageKey: true } })).map((a) => a.storageKey),
   };

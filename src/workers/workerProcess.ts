@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { closeRedis, createRedis, pingRedis } from '../queue/connection.js';
-import { QUEUE_NAMES } from '../queue/names.js';
+import { QUEUE_NAMES, type TrainJobPayload } from '../queue/names.js';
+import { createWorker } from '../queue/queues.js';
+import type { Processor } from 'bullmq';
 import { WorkerRegistration } from '../queue/workerRegistry.js';
 import { createWebhookDeliveryWorker, type WebhookWorkerOptions } from './webhookDelivery.js';
 
@@ -26,6 +28,8 @@ export interface WorkerProcessOptions {
   closeDatabase(): Promise<void>;
   /** Sends webhook deliveries (queue qat-webhooks) alongside the other queues; absent = not consumed here. */
   webhooks?: WebhookWorkerOptions;
+  /** Runs QAT jobs (queue qat-train); absent = this process does not train. Given the worker id it builds the processor. */
+  trainer?: (workerId: string) => Processor<TrainJobPayload>;
 }
 
 export interface RunningWorker {
@@ -42,7 +46,16 @@ export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger
     await Promise.allSettled([closeRedis(redis), o.closeDatabase()]);
     throw err;
   }
-  const queues: string[] = [QUEUE_NAMES.train];
+  const queues: string[] = [];
+  // Training yields to the event loop between steps, so BullMQ's lock renewal keeps running; a long step
+  // still fits the lock's duration.
+  const trainWorker = o.trainer
+    ? createWorker(QUEUE_NAMES.train, o.trainer(id), { connection: redis, prefix: o.queuePrefix }, { concurrency: o.concurrency, lockDuration: 120_000 })
+    : undefined;
+  if (trainWorker) {
+    trainWorker.on('error', (err) => logger.warn({ err: err.message }, 'train worker error'));
+    queues.push(QUEUE_NAMES.train);
+  }
   const webhookWorker = o.webhooks
     ? createWebhookDeliveryWorker(o.webhooks, { connection: redis, prefix: o.queuePrefix }, logger.child({ queue: QUEUE_NAMES.webhooks }))
     : undefined;
@@ -60,6 +73,8 @@ export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger
     stop: () =>
       (stopping ??= (async () => {
         await registration.stop();
+        // Waits for running attempts to finish (a checkpointed hand-over to another worker comes later).
+        await trainWorker?.close().catch((err: Error) => logger.warn({ err: err.message }, 'train worker close failed'));
         // Lets in-flight deliveries finish (each is bounded by WEBHOOK_TIMEOUT_MS).
         await webhookWorker?.close().catch((err: Error) => logger.warn({ err: err.message }, 'webhook worker close failed'));
         await Promise.allSettled([closeRedis(redis), o.closeDatabase()]);

@@ -43,7 +43,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
       schema: {
         ...common,
         summary: 'Submit a QAT job',
-        description: 'Checks the model and dataset (and their compatibility) before queueing. With `Idempotency-Key`, a replay returns the same job (header `idempotent-replayed: true`).',
+        description: 'Checks the config and that the model and dataset exist before queueing; a worker then checks them against each other (input shape, classes) and fails the job with MODEL_INCOMPATIBLE if they do not fit. With `Idempotency-Key`, a replay returns the same job (header `idempotent-replayed: true`).',
         headers: IdempotencyHeadersSchema,
         body: SubmitJobBodySchema,
         response: { 202: JobSchema, 400: problems[400], 401: problems[401], 413: problems[413], 415: problems[415], 422: problems[422] },

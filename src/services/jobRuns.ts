@@ -1,0 +1,98 @@
+// The worker's side of a job: claim an attempt, read its inputs, report progress and heartbeats, record
+// artifacts, and finish it — each move through the same locked transitions the API uses, so a cancel
+// from the API and a result from a worker cannot overwrite each other.
+import type { DatasetRepository, StoredDataset } from '../db/datasetRepository.js';
+import type { JobRepository, StoredJob } from '../db/jobRepository.js';
+
+type Json = Parameters<JobRepository['saveReport']>[1];
+import type { ModelRepository, StoredModel } from '../db/modelRepository.js';
+import { AppError, NotFoundError, ValidationError } from '../errors/index.js';
+import type { JobNotifier } from './jobs.js';
+
+type Phase = NonNullable<StoredJob['phase']>;
+
+export interface JobInputs {
+  job: StoredJob;
+  dataset: StoredDataset;
+  model: StoredModel;
+}
+
+export class JobRunService {
+  constructor(private readonly deps: { jobs: JobRepository; datasets: DatasetRepository; models: ModelRepository; notifier?: JobNotifier }) {}
+
+  private async notify(job: StoredJob, event: string): Promise<void> {
+    await this.deps.notifier
+      ?.emit(job.tenantId, event, {
+        job_id: job.id,
+        status: job.status,
+        phase: job.phase,
+        attempt: job.attempt,
+        model_id: job.modelId,
+        dataset_id: job.datasetId,
+        ...(job.errorCode ? { error: { code: job.errorCode, message: job.errorMessage } } : {}),
+      })
+      .catch(() => undefined);
+  }
+
+  /** QUEUED → PREPARING for this attempt; null when the attempt is stale (cancelled, retried, already taken). */
+  async claim(jobId: string, attempt: number, workerId: string): Promise<JobInputs | null> {
+    const job = await this.deps.jobs.findById(jobId);
+    if (!job || job.attempt !== attempt) return null;
+    const moved = await this.deps.jobs.transition(jobId, { to: 'PREPARING', from: ['QUEUED'], workerId, message: `worker ${workerId}` });
+    if (!moved) return null;
+    const [dataset, model] = await Promise.all([this.deps.datasets.find(job.tenantId, job.datasetId), this.deps.models.find(job.tenantId, job.modelId)]);
+    if (!dataset) throw new NotFoundError('dataset', job.datasetId);
+    if (!model) throw new NotFoundError('model', job.modelId);
+    return { job: moved.job, dataset, model };
+  }
+
+  async start(jobId: string): Promise<boolean> {
+    const moved = await this.deps.jobs.transition(jobId, { to: 'RUNNING', from: ['PREPARING'], phase: 'VALIDATING' });
+    if (moved) await this.notify(moved.job, 'job.started');
+    return moved !== null;
+  }
+
+  /** Progress, phase and heartbeat in one write (callers throttle it). */
+  async progress(jobId: string, progress: Record<string, unknown>, phase?: Phase): Promise<void> {
+    await this.deps.jobs.recordProgress(jobId, progress as Json, phase);
+  }
+
+  async metrics(jobId: string, rows: { name: string; value: number; step: number; epoch: number; shard?: number | null }[]): Promise<void> {
+    await this.deps.jobs.insertMetrics(jobId, rows);
+  }
+
+  /** True once the API asked to cancel (the worker then stops and calls `cancelled`). */
+  async cancelRequested(jobId: string): Promise<boolean> {
+    return (await this.deps.jobs.findById(jobId))?.status === 'CANCELLING';
+  }
+
+  async artifact(jobId: string, a: { name: string; kind: string; sizeBytes: number; sha256: string; storageKey: string }): Promise<void> {
+    await this.deps.jobs.putArtifact(jobId, a);
+  }
+
+  async succeed(jobId: string, report: Record<string, unknown>): Promise<boolean> {
+    await this.deps.jobs.saveReport(jobId, report as Json);
+    const moved = await this.deps.jobs.transition(jobId, { to: 'SUCCEEDED', from: ['RUNNING'], phase: null, message: 'done' });
+    if (moved) await this.notify(moved.job, 'job.succeeded');
+    return moved !== null;
+  }
+
+  async fail(jobId: string, error: { code: string; message: string }): Promise<void> {
+    const moved = await this.deps.jobs.transition(jobId, { to: 'FAILED', from: ['QUEUED', 'PREPARING', 'RUNNING', 'CANCELLING'], error, message: error.message });
+    if (moved) await this.notify(moved.job, 'job.failed');
+  }
+
+  async cancelled(jobId: string): Promise<void> {
+    const moved = await this.deps.jobs.transition(jobId, { to: 'CANCELLED', from: ['CANCELLING'], message: 'stopped by its worker' });
+    if (moved) await this.notify(moved.job, 'job.cancelled');
+  }
+}
+
+/** The `{code, message}` a failed job records: the error's own code for the service's errors, INTERNAL otherwise. */
+export function failureOf(err: unknown): { code: string; message: string } {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  return { code: 'INTERNAL', message: `internal error: ${(err as Error)?.message ?? String(err)}` };
+}
+
+/** A model that cannot take the job's data (e.g. images too small for a zoo CNN's pooling). */
+export const modelIncompatible = (reason: string): ValidationError => new ValidationError([{ field: 'model_id', reason }], undefined, 'MODEL_INCOMPATIBLE');
