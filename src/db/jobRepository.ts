@@ -55,6 +55,8 @@ export interface TransitionInput {
   workerId?: string | null;
   /** Start a new attempt (retry, resume). */
   nextAttempt?: boolean;
+  /** Stored in the same update (a job is never SUCCEEDED without its report). */
+  report?: Prisma.InputJsonValue;
 }
 
 export interface JobPage {
@@ -151,6 +153,7 @@ export function jobRepository(db: Db): JobRepository {
             ...(t.error !== undefined ? { errorCode: t.error?.code ?? null, errorMessage: t.error?.message ?? null } : {}),
             ...(t.workerId !== undefined ? { workerId: t.workerId } : {}),
             ...(t.nextAttempt ? { attempt: { increment: 1 }, finishedAt: null } : {}),
+            ...(t.report !== undefined ? { report: t.report } : {}),
             ...(t.to === 'RUNNING' && previous === 'PREPARING' ? { startedAt: now } : {}),
             ...(terminal ? { finishedAt: now } : {}),
           },

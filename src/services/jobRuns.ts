@@ -70,11 +70,12 @@ export class JobRunService {
     await this.deps.jobs.putArtifact(jobId, a);
   }
 
+  /** RUNNING → SUCCEEDED with the report; false (nothing saved) when the job left RUNNING meanwhile (a cancel). */
   async succeed(jobId: string, report: Record<string, unknown>): Promise<boolean> {
-    await this.deps.jobs.saveReport(jobId, report as Json);
-    const moved = await this.deps.jobs.transition(jobId, { to: 'SUCCEEDED', from: ['RUNNING'], phase: null, message: 'done' });
-    if (moved) await this.notify(moved.job, 'job.succeeded');
-    return moved !== null;
+    const moved = await this.deps.jobs.transition(jobId, { to: 'SUCCEEDED', from: ['RUNNING'], phase: null, message: 'done', report: report as Json });
+    if (!moved) return false;
+    await this.notify(moved.job, 'job.succeeded');
+    return true;
   }
 
   async fail(jobId: string, error: { code: string; message: string }): Promise<void> {

@@ -104,4 +104,14 @@ describe('a QAT job run by a worker', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(job.transitions.map((x: { to: string }) => x.to)).toEqual(['QUEUED', 'PREPARING', 'RUNNING', 'CANCELLING', 'CANCELLED']);
   }, 60_000);
+
+  it('a model that does not fit the data fails the job with MODEL_INCOMPATIBLE, without retries', async () => {
+    const { dataset_id } = await uploadWineAndZoo();
+    const cnn = (await t.app.inject({ method: 'POST', url: '/v1/models', headers: auth(), payload: { zoo: 'cnn' } })).json();
+    const id = (await t.app.inject({ method: 'POST', url: '/v1/jobs', headers: auth(), payload: { dataset_id, model_id: cnn.id } })).json().id;
+    const job = await waitFor(id, (j) => j.status === 'FAILED', 30_000);
+    expect(job).toMatchObject({ status: 'FAILED', attempt: 1, error: { code: 'MODEL_INCOMPATIBLE', message: expect.stringMatching(/zoo:cnn needs image samples/) } });
+    expect(job.transitions.map((x: { to: string }) => x.to)).toEqual(['QUEUED', 'PREPARING', 'FAILED']);
+  }, 60_000);
 });
+

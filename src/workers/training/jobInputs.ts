@@ -38,6 +38,9 @@ export async function loadJobData(store: BlobStore, dataset: StoredDataset, conf
 export async function loadJobModel(store: BlobStore, model: StoredModel, data: PipelineData, config: RunConfig, maxParams: number): Promise<PipelineModel> {
   const zoo = model.info.zoo;
   if (zoo) {
+    if (zoo.name !== 'mlp' && data.train.sampleShape.length !== 3) {
+      throw modelIncompatible(`zoo:${zoo.name} needs image samples [height, width, channels]; this dataset's samples are [${data.train.sampleShape}] (use zoo:mlp)`);
+    }
     try {
       const built = buildModel(zoo.name as ModelName, { inputShape: data.train.sampleShape, classes: data.classes, width: zoo.width, seed: config.seed });
       return { model: built, name: `zoo:${zoo.name}`, source: 'zoo', hasWeights: false };

@@ -92,7 +92,10 @@ export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
       };
       const report = await runPipeline({ data, model: pipelineModel, config, backend: d.backend, sink, progress, versions: d.versions, signal: abort.signal });
       await writing;
-      await d.runs.succeed(jobId, report as unknown as Record<string, unknown>);
+      if (!(await d.runs.succeed(jobId, report as unknown as Record<string, unknown>))) {
+        // A cancel that arrived after the last training step (while quantizing or exporting) still wins.
+        if (await d.runs.cancelRequested(jobId)) throw new ComparisonAbortedError('EVALUATING');
+      }
       log.info('job succeeded');
       return 'succeeded';
     } catch (err) {
