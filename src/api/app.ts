@@ -20,6 +20,8 @@ import { modelRoutes } from './routes/models.js';
 import { MULTIPART_LIMITS } from './routes/uploadParts.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { jobRoutes } from './routes/jobs.js';
+import { jobOutputRoutes } from './routes/jobOutputs.js';
+import { jobEventRoutes } from './routes/jobEvents.js';
 import { ProblemSchema } from './schemas/problem.js';
 import { CheckResultSchema } from './schemas/health.js';
 
@@ -55,6 +57,8 @@ async function appPlugin(fastify: FastifyInstance, deps: ApiDeps): Promise<void>
       await v1.register(modelRoutes, { deps });
       await v1.register(webhookRoutes, { deps });
       await v1.register(jobRoutes, { deps });
+      await v1.register(jobOutputRoutes, { deps });
+      await v1.register(jobEventRoutes, { deps });
     },
     { prefix: '/v1' },
   );

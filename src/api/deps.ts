@@ -8,6 +8,8 @@ import type { ApiKeyService } from '../services/apiKeys.js';
 import type { DatasetService } from '../services/datasets.js';
 import type { ModelService } from '../services/models.js';
 import type { JobService } from '../services/jobs.js';
+import type { JobOutputService } from '../services/jobOutputs.js';
+import type { JobEventService } from '../services/jobEvents.js';
 import type { ReadinessService } from '../services/readiness.js';
 import type { WebhookService } from '../services/webhooks.js';
 
@@ -27,6 +29,9 @@ export interface ApiDeps {
   /** Bull Board's queue adapters, built by the composition root; absent unless ADMIN_API_KEY is set. */
   queueBoard?: { queues: BaseAdapter[] };
   jobs: JobService;
+  jobOutputs: JobOutputService;
+  /** A job's event feed (replay, then follow) behind GET /v1/jobs/{id}/events. */
+  jobEvents: JobEventService;
   /** Webhook subscriptions and their delivery history (`emit` is for the job lifecycle). */
   webhooks: WebhookService;
 }

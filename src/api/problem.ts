@@ -9,6 +9,7 @@ import {
   type FieldProblem,
   NotFoundError,
   PayloadTooLargeError,
+  RangeNotSatisfiableError,
   RateLimitedError,
   UnauthorizedError,
   ValidationError,
@@ -25,6 +26,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
@@ -52,6 +54,7 @@ function statusOf(err: AppError): number {
   if (err instanceof UnauthorizedError) return 401;
   if (err instanceof PayloadTooLargeError) return 413;
   if (err instanceof RateLimitedError) return 429;
+  if (err instanceof RangeNotSatisfiableError) return 416;
   if (err instanceof DependencyUnavailableError) return 503;
   return 500;
 }
@@ -74,6 +77,7 @@ function mapError(err: unknown): Mapped {
     const mapped: Mapped = { status: statusOf(err), code: err.code, detail: err.message };
     if (err instanceof ValidationError) mapped.errors = err.fields;
     if (err instanceof RateLimitedError) mapped.headers = { 'retry-after': String(err.retryAfterSeconds) };
+    if (err instanceof RangeNotSatisfiableError) mapped.headers = { 'content-range': `bytes */${err.sizeBytes}` };
     if (err instanceof UnauthorizedError) mapped.headers = { 'www-authenticate': 'Bearer realm="qat"' };
     return mapped;
   }

@@ -11,6 +11,8 @@ import { ConfigError } from '../errors/index.js';
 import { closeRedis, createRedis } from '../queue/connection.js';
 import { ApiKeyService } from '../services/apiKeys.js';
 import { JobService } from '../services/jobs.js';
+import { JobOutputService } from '../services/jobOutputs.js';
+import { JobEventService } from '../services/jobEvents.js';
 import { jobRepository } from '../db/jobRepository.js';
 import { trainQueue } from '../queue/trainQueue.js';
 import { ReadinessService } from '../services/readiness.js';
@@ -87,6 +89,7 @@ export function createApiRuntime(config: Config, logger?: Logger): ApiRuntime {
     metrics: new ServiceMetrics({ db, queues: queueMonitor, timeoutMs: config.readinessTimeoutMs }),
     // Built here because src/api may not import src/queue (DESIGN §2); read-only, see plugins/queueBoard.ts.
     ...(config.adminApiKey ? { queueBoard: { queues: queueMonitor.queues().map((q) => new BullMQAdapter(q, { readOnlyMode: true })) } } : {}),
+    jobOutputs: new JobOutputService({ jobs: jobRepository(db), store }),
     jobs: new JobService({
       jobs: jobRepository(db),
       queue: train,
@@ -98,6 +101,7 @@ export function createApiRuntime(config: Config, logger?: Logger): ApiRuntime {
         },
       },
     }),
+    jobEvents: new JobEventService({ jobs: jobRepository(db) }),
     webhooks: webhooks.service,
     ...uploadServices(config, db, store, logger),
   };

@@ -45,6 +45,23 @@ export interface StoredEvent {
   at: Date;
 }
 
+export interface StoredArtifact {
+  name: string;
+  kind: string;
+  sizeBytes: number;
+  sha256: string;
+  storageKey: string;
+  createdAt: Date;
+}
+
+export interface StoredMetric {
+  step: number;
+  epoch: number;
+  value: number;
+  at: Date;
+  shard: number | null;
+}
+
 export interface TransitionInput {
   to: JobStatus;
   /** Statuses the job may be in; the move is refused (null returned) from any other. */
@@ -86,6 +103,10 @@ export interface JobRepository {
   /** Whether the tenant owns the model and the dataset a job names. */
   inputsExist(tenantId: string, modelId: string, datasetId: string): Promise<{ model: boolean; dataset: boolean }>;
   artifactKeys(id: string): Promise<string[]>;
+  artifacts(id: string): Promise<StoredArtifact[]>;
+  /** Per metric name: how many points and the latest one (by step, then id). */
+  metricSummary(id: string): Promise<{ name: string; count: number; latest: StoredMetric }[]>;
+  metricSeries(id: string, name: string, q: { afterId?: bigint; limit: number }): Promise<(StoredMetric & { id: bigint })[]>;
   /** Records (or replaces, on a new attempt) an artifact of the job. */
   putArtifact(id: string, a: { name: string; kind: string; sizeBytes: number; sha256: string; storageKey: string }): Promise<void>;
 }
@@ -193,6 +214,25 @@ export function jobRepository(db: Db): JobRepository {
       const [model, dataset] = await Promise.all([db.model.count({ where: { id: modelId, tenantId } }), db.dataset.count({ where: { id: datasetId, tenantId } })]);
       return { model: model === 1, dataset: dataset === 1 };
     },
+    artifacts: async (id) =>
+      (await db.artifact.findMany({ where: { jobId: id }, orderBy: { name: 'asc' } })).map((a) => ({ name: a.name, kind: a.kind, sizeBytes: Number(a.sizeBytes), sha256: a.sha256, storageKey: a.storageKey, createdAt: a.createdAt })),
+    async metricSummary(id) {
+      // DISTINCT ON picks each name's latest point in one pass over the (job_id, name, step) index.
+      const rows = await db.$queryRaw<{ name: string; count: bigint; step: number; epoch: number; value: number; at: Date; shard: number | null }[]>`
+        SELECT DISTINCT ON (m.name) m.name, c.count, m.step, m.epoch, m.value, m.at, m.shard
+        FROM metrics m JOIN (SELECT name, count(*) AS count FROM metrics WHERE job_id = ${id}::uuid GROUP BY name) c ON c.name = m.name
+        WHERE m.job_id = ${id}::uuid
+        ORDER BY m.name, m.step DESC, m.id DESC`;
+      return rows.map((r) => ({ name: r.name, count: Number(r.count), latest: { step: r.step, epoch: r.epoch, value: r.value, at: r.at, shard: r.shard } }));
+    },
+    metricSeries: async (id, name, q) =>
+      (
+        await db.metric.findMany({
+          where: { jobId: id, name, ...(q.afterId !== undefined ? { id: { gt: q.afterId } } : {}) },
+          orderBy: { id: 'asc' },
+          take: q.limit,
+        })
+      ).map((m) => ({ id: m.id, step: m.step, epoch: m.epoch, value: m.value, at: m.at, shard: m.shard })),
     async putArtifact(id, a) {
       const data = { kind: a.kind, sizeBytes: BigInt(a.sizeBytes), sha256: a.sha256, storageKey: a.storageKey };
       await db.artifact.upsert({ where: { jobId_name: { jobId: id, name: a.name } }, create: { jobId: id, name: a.name, ...data }, update: data });

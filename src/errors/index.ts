@@ -65,6 +65,17 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+/** A byte range outside the resource (HTTP 416 with the resource's size). */
+export class RangeNotSatisfiableError extends AppError {
+  readonly code = 'RANGE_NOT_SATISFIABLE';
+  constructor(
+    readonly range: string,
+    readonly sizeBytes: number,
+  ) {
+    super(`range ${range} is outside the ${sizeBytes} bytes`);
+  }
+}
+
 export class RateLimitedError extends AppError {
   readonly code = 'RATE_LIMITED';
   constructor(readonly retryAfterSeconds: number) {

@@ -89,6 +89,38 @@ describe('a QAT job run by a worker', () => {
     const metrics = await db.metric.findMany({ where: { jobId: job.id, name: 'float.loss' }, orderBy: { epoch: 'asc' } });
     expect(metrics.map((m) => m.epoch)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect(metrics[24]!.value).toBeLessThan(metrics[0]!.value);
+
+    // Downloads: the listed sha256 is the ETag and the bytes' hash; ranges, conditional requests, unknown names.
+    const listed = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts`, headers: auth() })).json().items;
+    const onnx = listed.find((a: { name: string }) => a.name === 'model.int8.onnx');
+    const file = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: auth() });
+    expect(file.statusCode).toBe(200);
+    expect(file.headers).toMatchObject({ etag: `"${onnx.sha256}"`, 'content-length': String(onnx.size_bytes), 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' });
+    expect(createHash('sha256').update(file.rawPayload).digest('hex')).toBe(onnx.sha256);
+    const nested = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/tfjs-int8/model.json`, headers: auth() });
+    expect([nested.statusCode, nested.headers['content-type']]).toEqual([200, 'application/json']);
+    const part = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: { ...auth(), range: 'bytes=10-19' } });
+    expect([part.statusCode, part.headers['content-range'], part.rawPayload.length]).toEqual([206, `bytes 10-19/${onnx.size_bytes}`, 10]);
+    expect(part.rawPayload.equals(file.rawPayload.subarray(10, 20))).toBe(true);
+    const tail = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: { ...auth(), range: 'bytes=-4' } });
+    expect(tail.rawPayload.equals(file.rawPayload.subarray(-4))).toBe(true);
+    const outside = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: { ...auth(), range: `bytes=${onnx.size_bytes}-` } });
+    expect([outside.statusCode, outside.headers['content-range'], outside.json().code]).toEqual([416, `bytes */${onnx.size_bytes}`, 'RANGE_NOT_SATISFIABLE']);
+    const cached = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: { ...auth(), 'if-none-match': `"${onnx.sha256}"` } });
+    expect(cached.statusCode).toBe(304);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/nope.bin`, headers: auth() })).statusCode).toBe(404);
+
+    // Metrics: names with their latest point, and a series paged oldest first.
+    const names = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/metrics`, headers: auth() })).json().items;
+    expect(names.find((m: { name: string }) => m.name === 'float.loss')).toMatchObject({ count: 25, latest: { epoch: 25, value: metrics[24]!.value } });
+    const epochs: number[] = [];
+    let token: string | null = null;
+    do {
+      const page: { items: { epoch: number }[]; next_page_token: string | null } = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/metrics/float.loss?page_size=10${token ? `&page_token=${token}` : ''}`, headers: auth() })).json();
+      epochs.push(...page.items.map((p: { epoch: number }) => p.epoch));
+      token = page.next_page_token;
+    } while (token);
+    expect(epochs).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
   }, 120_000);
 
   it('a running job cancelled over HTTP stops within seconds and ends CANCELLED', async () => {
@@ -96,6 +128,8 @@ describe('a QAT job run by a worker', () => {
     const id = (await t.app.inject({ method: 'POST', url: '/v1/jobs', headers: auth(), payload: { ...inputs, config: { epochs: 1000, batch_size: 4 } } })).json().id;
     const running = await waitFor(id, (j) => j.status === 'RUNNING', 30_000);
     expect(running.status).toBe('RUNNING');
+    const early = await t.app.inject({ method: 'GET', url: `/v1/jobs/${id}/artifacts/report.json`, headers: auth() });
+    expect([early.statusCode, early.json().code]).toEqual([409, 'ARTIFACT_NOT_READY']);
     const cancel = await t.app.inject({ method: 'POST', url: `/v1/jobs/${id}/cancel`, headers: auth() });
     expect([cancel.statusCode, cancel.json().status]).toEqual([202, 'CANCELLING']);
     const started = Date.now();
