@@ -75,6 +75,7 @@ export function buildProgram(): Command {
           closeDatabase: () => db.$disconnect(),
           webhooks: webhookWorkerOptions(config, db),
           trainer: trainingRuntime.trainer,
+          reaper: trainingRuntime.reaper,
         },
         log,
       ).catch(async (err: unknown) => {

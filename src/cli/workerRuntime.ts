@@ -12,6 +12,7 @@ import type { JsonValue } from '../db/webhookRepository.js';
 import { ORT_VERSION } from '../export/verify/session.js';
 import { closeRedis, createRedis } from '../queue/connection.js';
 import { QUEUE_NAMES, type TrainJobPayload } from '../queue/names.js';
+import { trainQueue } from '../queue/trainQueue.js';
 import { JobRunService } from '../services/jobRuns.js';
 import type { WebhookEvent } from '../services/webhooks.js';
 import { LocalDiskStore } from '../storage/localDiskStore.js';
@@ -24,11 +25,13 @@ export function workerTraining(
   db: Db,
   backend: string,
   logger: Logger,
-): { trainer: (workerId: string) => Processor<TrainJobPayload>; close(): Promise<void> } {
+): { trainer: (workerId: string) => Processor<TrainJobPayload>; reaper: { intervalMs: number; reap(): Promise<void> }; close(): Promise<void> } {
   const redis = createRedis(config.redisUrl, { role: 'producer', onError: (err) => logger.warn({ err: err.message }, 'redis connection error') });
   redis.connect().catch(() => undefined);
   const webhooks = createWebhookService(config, db, redis);
+  const queue = trainQueue({ connection: redis, prefix: config.queuePrefix }, (err) => logger.warn({ err: err.message }, 'train queue error'));
   const runs = new JobRunService({
+    queue,
     jobs: jobRepository(db),
     datasets: datasetRepository(db),
     models: modelRepository(db),
@@ -41,8 +44,26 @@ export function workerTraining(
   const store = new LocalDiskStore(config.dataDir);
   const versions = { 'qat-service': VERSION, node: process.version, 'tfjs-core': tfVersion, 'onnxruntime-node': ORT_VERSION };
   return {
-    trainer: (workerId) => trainJobProcessor({ runs, store, workerId, backend, versions, maxModelParams: config.maxModelParams, logger: logger.child({ queue: QUEUE_NAMES.train }) }),
+    trainer: (workerId) =>
+      trainJobProcessor({
+        runs,
+        store,
+        workerId,
+        backend,
+        versions,
+        maxModelParams: config.maxModelParams,
+        logger: logger.child({ queue: QUEUE_NAMES.train }),
+        heartbeatMs: Math.max(500, Math.floor(config.jobHeartbeatTimeoutMs / 4)),
+      }),
+    reaper: {
+      intervalMs: Math.max(500, Math.floor(config.jobHeartbeatTimeoutMs / 3)),
+      reap: async () => {
+        const r = await runs.reapStale({ timeoutMs: config.jobHeartbeatTimeoutMs, maxAttempts: config.jobMaxAttempts });
+        if (r.requeued.length + r.failed.length + r.cancelled.length > 0) logger.warn(r, 'took back jobs of lost workers');
+      },
+    },
     close: async () => {
+      await queue.close();
       await webhooks.close();
       await closeRedis(redis);
     },

@@ -21,6 +21,10 @@ export interface Config {
   /** Prefix of every BullMQ key, so several deployments can share one Redis. */
   readonly queuePrefix: string;
   readonly workerConcurrency: number;
+  /** A PREPARING/RUNNING job whose heartbeat is older than this is taken back from its (lost) worker. */
+  readonly jobHeartbeatTimeoutMs: number;
+  /** Attempts a job gets when its workers are lost; after the last it fails with WORKER_LOST. */
+  readonly jobMaxAttempts: number;
   /** Largest JSON request body accepted (uploads have their own limit). */
   readonly bodyLimitBytes: number;
   /** How long a draining process waits for in-flight work before it exits anyway. */
@@ -81,6 +85,8 @@ const spec = {
     parse: (r) => (/^[A-Za-z0-9_-]{1,64}$/.test(r) ? { ok: true, value: r } : { ok: false, reason: `must be 1-64 of A-Z a-z 0-9 _ -, got '${r}'` }),
   } as VarSpec<string>,
   WORKER_CONCURRENCY: { default: '1', parse: (r) => integer(r, 1, 64) } as VarSpec<number>,
+  JOB_HEARTBEAT_TIMEOUT_MS: { default: '60000', parse: (r) => integer(r, 1000, 3_600_000) } as VarSpec<number>,
+  JOB_MAX_ATTEMPTS: { default: '3', parse: (r) => integer(r, 1, 20) } as VarSpec<number>,
   BODY_LIMIT: { default: '1mb', parse: (r) => byteSize(r, 1024, 2 ** 30) } as VarSpec<number>,
   SHUTDOWN_TIMEOUT_MS: { default: '10000', parse: (r) => integer(r, 100, 600_000) } as VarSpec<number>,
   READINESS_TIMEOUT_MS: { default: '2000', parse: (r) => integer(r, 50, 60_000) } as VarSpec<number>,
@@ -132,6 +138,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, c
     dataDir: path.resolve(cwd, v.DATA_DIR),
     queuePrefix: v.QUEUE_PREFIX,
     workerConcurrency: v.WORKER_CONCURRENCY,
+    jobHeartbeatTimeoutMs: v.JOB_HEARTBEAT_TIMEOUT_MS,
+    jobMaxAttempts: v.JOB_MAX_ATTEMPTS,
     bodyLimitBytes: v.BODY_LIMIT,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     readinessTimeoutMs: v.READINESS_TIMEOUT_MS,

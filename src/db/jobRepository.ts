@@ -104,6 +104,8 @@ export interface JobRepository {
   inputsExist(tenantId: string, modelId: string, datasetId: string): Promise<{ model: boolean; dataset: boolean }>;
   artifactKeys(id: string): Promise<string[]>;
   artifacts(id: string): Promise<StoredArtifact[]>;
+  /** Jobs a worker holds (PREPARING, RUNNING, CANCELLING) whose heartbeat is older than `before`. */
+  staleJobs(before: Date, limit: number): Promise<StoredJob[]>;
   /** Per metric name: how many points and the latest one (by step, then id). */
   metricSummary(id: string): Promise<{ name: string; count: number; latest: StoredMetric }[]>;
   metricSeries(id: string, name: string, q: { afterId?: bigint; limit: number }): Promise<(StoredMetric & { id: bigint })[]>;
@@ -173,6 +175,8 @@ export function jobRepository(db: Db): JobRepository {
             ...(t.phase !== undefined ? { phase: t.phase } : {}),
             ...(t.error !== undefined ? { errorCode: t.error?.code ?? null, errorMessage: t.error?.message ?? null } : {}),
             ...(t.workerId !== undefined ? { workerId: t.workerId } : {}),
+            // Taking or starting a job counts as a heartbeat: the reaper measures silence from here.
+            ...(t.to === 'PREPARING' || t.to === 'RUNNING' ? { heartbeatAt: now } : {}),
             ...(t.nextAttempt ? { attempt: { increment: 1 }, finishedAt: null } : {}),
             ...(t.report !== undefined ? { report: t.report } : {}),
             ...(t.to === 'RUNNING' && previous === 'PREPARING' ? { startedAt: now } : {}),
@@ -214,6 +218,12 @@ export function jobRepository(db: Db): JobRepository {
       const [model, dataset] = await Promise.all([db.model.count({ where: { id: modelId, tenantId } }), db.dataset.count({ where: { id: datasetId, tenantId } })]);
       return { model: model === 1, dataset: dataset === 1 };
     },
+    staleJobs: async (before, limit) =>
+      (await db.job.findMany({
+        where: { status: { in: ['PREPARING', 'RUNNING', 'CANCELLING'] }, OR: [{ heartbeatAt: { lt: before } }, { heartbeatAt: null, updatedAt: { lt: before } }] },
+        orderBy: { heartbeatAt: 'asc' },
+        take: limit,
+      })) as StoredJob[],
     artifacts: async (id) =>
       (await db.artifact.findMany({ where: { jobId: id }, orderBy: { name: 'asc' } })).map((a) => ({ name: a.name, kind: a.kind, sizeBytes: Number(a.sizeBytes), sha256: a.sha256, storageKey: a.storageKey, createdAt: a.createdAt })),
     async metricSummary(id) {

@@ -79,6 +79,7 @@ export class JobOutputService {
       afterId = BigInt(raw.slice(1));
     }
     const rows = await this.deps.jobs.metricSeries(id, name, { ...(afterId !== undefined ? { afterId } : {}), limit: limit + 1 });
+    if (rows.length === 0 && afterId === undefined) throw new NotFoundError('metric', name);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, next_page_token: rows.length > limit && last ? Buffer.from(`m${last.id}`).toString('base64url') : null };

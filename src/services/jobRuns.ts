@@ -7,6 +7,7 @@ import type { JobRepository, StoredJob } from '../db/jobRepository.js';
 type Json = Parameters<JobRepository['saveReport']>[1];
 import type { ModelRepository, StoredModel } from '../db/modelRepository.js';
 import { AppError, NotFoundError, ValidationError } from '../errors/index.js';
+import type { TrainQueue } from '../queue/trainQueue.js';
 import type { JobNotifier } from './jobs.js';
 
 type Phase = NonNullable<StoredJob['phase']>;
@@ -18,7 +19,42 @@ export interface JobInputs {
 }
 
 export class JobRunService {
-  constructor(private readonly deps: { jobs: JobRepository; datasets: DatasetRepository; models: ModelRepository; notifier?: JobNotifier }) {}
+  constructor(
+    private readonly deps: { jobs: JobRepository; datasets: DatasetRepository; models: ModelRepository; notifier?: JobNotifier; queue?: TrainQueue },
+  ) {}
+
+  async heartbeat(jobId: string, workerId: string): Promise<void> {
+    await this.deps.jobs.heartbeat(jobId, workerId);
+  }
+
+  /**
+   * Takes jobs back from workers that stopped beating (killed, machine lost): a new attempt is queued,
+   * or after `maxAttempts` the job fails with WORKER_LOST; a job being cancelled ends CANCELLED. Safe to
+   * run on every worker at once: each move is a locked, conditional transition.
+   */
+  async reapStale(o: { timeoutMs: number; maxAttempts: number }): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }> {
+    const out = { requeued: [] as string[], failed: [] as string[], cancelled: [] as string[] };
+    for (const job of await this.deps.jobs.staleJobs(new Date(Date.now() - o.timeoutMs), 100)) {
+      const silent = `no heartbeat from worker ${job.workerId ?? '?'} for over ${Math.round(o.timeoutMs / 1000)} s`;
+      if (job.status === 'CANCELLING') {
+        if (await this.deps.jobs.transition(job.id, { to: 'CANCELLED', from: ['CANCELLING'], message: silent })) out.cancelled.push(job.id);
+        continue;
+      }
+      if (job.attempt >= o.maxAttempts) {
+        const moved = await this.deps.jobs.transition(job.id, { to: 'FAILED', from: ['PREPARING', 'RUNNING'], error: { code: 'WORKER_LOST', message: `${silent}; attempt ${job.attempt} of ${o.maxAttempts}` } });
+        if (moved) {
+          out.failed.push(job.id);
+          await this.notify(moved.job, 'job.failed');
+        }
+        continue;
+      }
+      const moved = await this.deps.jobs.transition(job.id, { to: 'QUEUED', from: ['PREPARING', 'RUNNING'], nextAttempt: true, phase: null, workerId: null, message: `${silent}; retrying as attempt ${job.attempt + 1}` });
+      if (!moved) continue;
+      await this.deps.queue?.enqueue({ jobId: job.id, attempt: moved.job.attempt });
+      out.requeued.push(job.id);
+    }
+    return out;
+  }
 
   private async notify(job: StoredJob, event: string): Promise<void> {
     await this.deps.notifier

@@ -30,6 +30,8 @@ export interface WorkerProcessOptions {
   webhooks?: WebhookWorkerOptions;
   /** Runs QAT jobs (queue qat-train); absent = this process does not train. Given the worker id it builds the processor. */
   trainer?: (workerId: string) => Processor<TrainJobPayload>;
+  /** Takes back jobs of lost workers, every `intervalMs` (every worker runs it; moves are conditional). */
+  reaper?: { intervalMs: number; reap(): Promise<void> };
 }
 
 export interface RunningWorker {
@@ -60,6 +62,11 @@ export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger
     ? createWebhookDeliveryWorker(o.webhooks, { connection: redis, prefix: o.queuePrefix }, logger.child({ queue: QUEUE_NAMES.webhooks }))
     : undefined;
   if (webhookWorker) queues.push(QUEUE_NAMES.webhooks);
+  const reaper = o.reaper
+    ? setInterval(() => {
+        o.reaper!.reap().catch((err: Error) => logger.warn({ err: err.message }, 'reaper failed'));
+      }, o.reaper.intervalMs)
+    : undefined;
   const registration = new WorkerRegistration(redis, o.queuePrefix, { id, queues, concurrency: o.concurrency, backend: o.training.backend });
   await registration.start();
   logger.info(
@@ -72,6 +79,7 @@ export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger
     id,
     stop: () =>
       (stopping ??= (async () => {
+        clearInterval(reaper);
         await registration.stop();
         // Waits for running attempts to finish (a checkpointed hand-over to another worker comes later).
         await trainWorker?.close().catch((err: Error) => logger.warn({ err: err.message }, 'train worker close failed'));

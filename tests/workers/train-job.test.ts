@@ -88,6 +88,8 @@ describe('a QAT job run by a worker', () => {
     }
     const metrics = await db.metric.findMany({ where: { jobId: job.id, name: 'float.loss' }, orderBy: { epoch: 'asc' } });
     expect(metrics.map((m) => m.epoch)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    // The global step: 142 training rows in batches of 16 → 9 steps per epoch.
+    expect(metrics.map((m) => m.step)).toEqual(Array.from({ length: 25 }, (_, i) => (i + 1) * 9));
     expect(metrics[24]!.value).toBeLessThan(metrics[0]!.value);
 
     // Downloads: the listed sha256 is the ETag and the bytes' hash; ranges, conditional requests, unknown names.
@@ -109,6 +111,9 @@ describe('a QAT job run by a worker', () => {
     const cached = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: { ...auth(), 'if-none-match': `"${onnx.sha256}"` } });
     expect(cached.statusCode).toBe(304);
     expect((await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/nope.bin`, headers: auth() })).statusCode).toBe(404);
+    const weak = await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/artifacts/model.int8.onnx`, headers: { ...auth(), 'if-none-match': `"other", W/"${onnx.sha256}"` } });
+    expect(weak.statusCode).toBe(304);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/metrics/no.such.metric`, headers: auth() })).statusCode).toBe(404);
 
     // Metrics: names with their latest point, and a series paged oldest first.
     const names = (await t.app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/metrics`, headers: auth() })).json().items;

@@ -53,7 +53,9 @@ export const jobOutputRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
       const name = request.params['*'];
       const tenantId = request.principal.tenantId;
       const etag = `"${(await outputs.artifact(tenantId, request.params.id, name)).sha256}"`;
-      if (request.headers['if-none-match'] === etag) return reply.code(304).header('etag', etag).send();
+      // If-None-Match: `*`, or a list of (possibly weak) tags; any match means the client has these bytes.
+      const inm = request.headers['if-none-match'];
+      if (inm && (inm.trim() === '*' || inm.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag))) return reply.code(304).header('etag', etag).send();
       const d = await outputs.download(tenantId, request.params.id, name, request.headers.range);
       reply.header('etag', etag).header('accept-ranges', 'bytes').header('content-type', contentType(name));
       reply.header('content-disposition', `attachment; filename="${name.split('/').pop()}"`);
@@ -91,7 +93,7 @@ export const jobOutputRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
         summary: 'A metric’s time series, oldest first',
         params: MetricParams,
         querystring: Type.Object({ page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), page_token: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ items: Type.Array(MetricPointSchema), next_page_token: Type.Union([Type.String(), Type.Null()]) }), 401: problems[401], 404: problems[404], 422: problems[422] },
+        response: { 200: Type.Object({ items: Type.Array(MetricPointSchema), next_page_token: Type.Union([Type.String(), Type.Null()]) }), 400: problems[400], 401: problems[401], 404: problems[404], 422: problems[422] },
       },
     },
     async (request) => {

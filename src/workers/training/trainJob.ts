@@ -24,6 +24,8 @@ export interface TrainJobDeps {
   logger: Logger;
   /** How often the job row is read for a cancel request, and progress is written at most. */
   pollMs?: number;
+  /** How often the job's heartbeat is written whatever the phase (well under JOB_HEARTBEAT_TIMEOUT_MS). */
+  heartbeatMs?: number;
 }
 
 const epochMetrics = (phase: string, e: EpochLog, step: number) =>
@@ -52,6 +54,10 @@ export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
     }
     const config = resolveRunConfig(inputs.job.config);
     let pipelineModel: Awaited<ReturnType<typeof loadJobModel>> | undefined;
+    // Beats through loading, calibration and export too, not only between training steps.
+    const beat = setInterval(() => {
+      d.runs.heartbeat(jobId, d.workerId).catch((err: Error) => log.warn({ err: err.message }, 'heartbeat failed'));
+    }, d.heartbeatMs ?? 10_000);
     try {
       const data = await loadJobData(d.store, inputs.dataset, config);
       pipelineModel = await loadJobModel(d.store, inputs.model, data, config, d.maxModelParams);
@@ -60,6 +66,7 @@ export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
       const abort = new AbortController();
       let phase: Phase | 'EXPORTING' = 'TRAINING_FLOAT';
       let lastWrite = 0;
+      let globalStep = 0;
       let writing: Promise<void> = Promise.resolve();
       const epochsOf = (p: typeof phase) => (p === 'TRAINING_FLOAT' ? (config.epochs ?? 0) : p === 'TRAINING_QAT' ? config.qat_epochs : 0);
       const progress: PipelineProgress = {
@@ -69,6 +76,7 @@ export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
         },
         callbacks: {
           onStepEnd: async (s) => {
+            globalStep = s.step;
             const now = performance.now();
             if (now - lastWrite < pollMs) return;
             lastWrite = now;
@@ -78,7 +86,7 @@ export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
             await bullJob.updateProgress({ phase, epoch: s.epoch + 1, step: s.step });
           },
           onEpochEnd: async (e) => {
-            await d.runs.metrics(jobId, epochMetrics(phase, e, e.steps));
+            await d.runs.metrics(jobId, epochMetrics(phase, e, globalStep));
           },
         },
       };
@@ -109,6 +117,7 @@ export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
       log.warn({ code: failure.code, err: (err as Error).message }, 'job failed');
       throw new UnrecoverableError(failure.message);
     } finally {
+      clearInterval(beat);
       pipelineModel?.model.dispose();
     }
   };
