@@ -33,8 +33,26 @@ export function createRedis(url: string, options: RedisConnectionOptions): Redis
 /** Connects if needed and round-trips a PING. */
 export async function pingRedis(redis: Redis): Promise<void> {
   if (redis.status === 'wait') await redis.connect();
+  // A first connection still in progress (the client was just created): wait for it instead of
+  // reporting Redis down because the offline queue is off. A reconnecting client is really down.
+  else if (redis.status === 'connecting' || redis.status === 'connect') await settled(redis);
   const answer = await redis.ping();
   if (answer !== 'PONG') throw new Error(`unexpected PING answer '${answer}'`);
+}
+
+function settled(redis: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (err: Error) => done(err);
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
 }
 
 /** Closes gracefully (QUIT), or drops the socket if Redis is not answering. */

@@ -23,6 +23,14 @@ function context(): { ctx: QueueContext; prefix: string } {
 }
 
 describe('queue wiring', () => {
+  it('a ping while the first connection is still being made waits for it (readiness right after start)', async () => {
+    const r = createRedis(TEST_REDIS_URL, { role: 'producer' });
+    r.connect().catch(() => undefined);
+    expect(r.status).toBe('connecting');
+    await expect(pingRedis(r)).resolves.toBeUndefined();
+    await closeRedis(r);
+  });
+
   it('delivers a typed payload from producer to worker under the configured prefix', async () => {
     const { ctx, prefix } = context();
     const producer = createRedis(TEST_REDIS_URL, { role: 'producer' });
