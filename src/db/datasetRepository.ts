@@ -4,7 +4,7 @@
 // summary that have no column (sample shape, class names, test samples); see DatasetRecordOptions.
 import type { Db } from './client.js';
 import { Prisma } from './generated/client.js';
-import { type PageQuery, pageWhere, type ResourceDeletion, usageOf, isForeignKeyViolation } from './resourcePaging.js';
+import { deleteUnlessUsed, type PageQuery, pageWhere, type ResourceDeletion } from './resourcePaging.js';
 
 export interface DatasetRecordFile {
   key: string;
@@ -106,21 +106,10 @@ export function datasetRepository(db: Db): DatasetRepository {
       });
       return rows.map(toStored);
     },
-    async delete(tenantId, id) {
-      try {
-        return await db.$transaction(async (tx) => {
-          const row = await tx.dataset.findFirst({ where: { id, tenantId }, select: { storageKey: true } });
-          if (!row) return { outcome: 'not-found' } as const;
-          const usage = await usageOf(tx, { datasetId: id });
-          if (usage.jobs > 0) return { outcome: 'in-use', ...usage } as const;
-          await tx.dataset.delete({ where: { id } });
-          return { outcome: 'deleted', storageKey: row.storageKey } as const;
-        });
-      } catch (err) {
-        // A job created between the count and the delete: the foreign key (Restrict) refuses it.
-        if (isForeignKeyViolation(err)) return { outcome: 'in-use', ...(await usageOf(db, { datasetId: id })) };
-        throw err;
-      }
-    },
+    delete: (tenantId, id) =>
+      deleteUnlessUsed(db, { datasetId: id }, {
+        find: (tx) => tx.dataset.findFirst({ where: { id, tenantId }, select: { storageKey: true } }),
+        remove: (tx) => tx.dataset.delete({ where: { id } }),
+      }),
   };
 }

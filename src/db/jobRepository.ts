@@ -3,6 +3,7 @@
 // transition and its event — so the API and workers never lose each other's updates.
 import type { Prisma } from './generated/client.js';
 import type { Db } from './client.js';
+import { pageWhere } from './resourcePaging.js';
 
 type JobStatus = 'QUEUED' | 'PREPARING' | 'RUNNING' | 'CANCELLING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 type JobPhase = 'VALIDATING' | 'TRAINING_FLOAT' | 'CALIBRATING' | 'TRAINING_QAT' | 'QUANTIZING' | 'EXPORTING' | 'EVALUATING';
@@ -154,7 +155,7 @@ export function jobRepository(db: Db): JobRepository {
         ...(q.status?.length ? { status: { in: q.status } } : {}),
         ...(q.createdAfter || q.createdBefore ? { createdAt: { ...(q.createdAfter ? { gt: q.createdAfter } : {}), ...(q.createdBefore ? { lt: q.createdBefore } : {}) } } : {}),
         // Keyset paging on (created_at desc, id desc): stable while jobs are being added.
-        ...(q.after ? { OR: [{ createdAt: { lt: q.after.createdAt } }, { createdAt: q.after.createdAt, id: { lt: q.after.id } }] } : {}),
+        ...pageWhere(q.after),
       };
       const rows = (await db.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 })) as StoredJob[];
       const items = rows.slice(0, q.limit);

@@ -8,7 +8,7 @@
 // — because the schema has no other JSON column for models.
 import type { Db } from './client.js';
 import { Prisma } from './generated/client.js';
-import { isForeignKeyViolation, type PageQuery, pageWhere, type ResourceDeletion, usageOf } from './resourcePaging.js';
+import { deleteUnlessUsed, type PageQuery, pageWhere, type ResourceDeletion } from './resourcePaging.js';
 
 export interface ModelRecordFile {
   key: string;
@@ -98,20 +98,10 @@ export function modelRepository(db: Db): ModelRepository {
       });
       return rows.map(toStored);
     },
-    async delete(tenantId, id) {
-      try {
-        return await db.$transaction(async (tx) => {
-          const row = await tx.model.findFirst({ where: { id, tenantId }, select: { storageKey: true } });
-          if (!row) return { outcome: 'not-found' } as const;
-          const usage = await usageOf(tx, { modelId: id });
-          if (usage.jobs > 0) return { outcome: 'in-use', ...usage } as const;
-          await tx.model.delete({ where: { id } });
-          return { outcome: 'deleted', storageKey: row.storageKey } as const;
-        });
-      } catch (err) {
-        if (isForeignKeyViolation(err)) return { outcome: 'in-use', ...(await usageOf(db, { modelId: id })) };
-        throw err;
-      }
-    },
+    delete: (tenantId, id) =>
+      deleteUnlessUsed(db, { modelId: id }, {
+        find: (tx) => tx.model.findFirst({ where: { id, tenantId }, select: { storageKey: true } }),
+        remove: (tx) => tx.model.delete({ where: { id } }),
+      }),
   };
 }

@@ -1,6 +1,10 @@
 // What the dataset and model repositories share: keyset paging newest first on (created_at, id), and
 // the "is it used by a job" check that guards their deletion (jobs reference both with ON DELETE RESTRICT).
+import type { Db } from './client.js';
 import type { Prisma } from './generated/client.js';
+
+/** The client inside an interactive transaction. */
+export type Tx = Parameters<Extract<Parameters<Db['$transaction']>[0], (...args: never[]) => unknown>>[0];
 
 export interface PageQuery {
   limit: number;
@@ -38,4 +42,28 @@ export async function usageOf(db: JobCounter, where: { datasetId: string } | { m
 export function isForeignKeyViolation(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string }; message?: string };
   return e?.code === 'P2003' || e?.code === '23503' || e?.cause?.code === '23503' || /foreign key constraint/i.test(e?.message ?? '');
+}
+
+/**
+ * Deletes a dataset or model row unless a job references it, in one transaction; a job created between
+ * the count and the delete is caught by the foreign key (Restrict) and reported the same way.
+ */
+export async function deleteUnlessUsed(
+  db: Db,
+  ref: { datasetId: string } | { modelId: string },
+  row: { find(tx: Tx): Promise<{ storageKey: string } | null>; remove(tx: Tx): Promise<unknown> },
+): Promise<ResourceDeletion> {
+  try {
+    return await db.$transaction(async (tx) => {
+      const found = await row.find(tx);
+      if (!found) return { outcome: 'not-found' } as const;
+      const usage = await usageOf(tx, ref);
+      if (usage.jobs > 0) return { outcome: 'in-use', ...usage } as const;
+      await row.remove(tx);
+      return { outcome: 'deleted', storageKey: found.storageKey } as const;
+    });
+  } catch (err) {
+    if (isForeignKeyViolation(err)) return { outcome: 'in-use', ...(await usageOf(db, ref)) };
+    throw err;
+  }
 }

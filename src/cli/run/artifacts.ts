@@ -3,18 +3,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-
-export interface ArtifactRecord {
-  name: string;
-  kind: string;
-  size_bytes: number;
-  sha256: string;
-}
+import type { ArtifactRecord, ArtifactSink } from '../../workers/pipeline/types.js';
 
 export const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
-export class ArtifactWriter {
-  readonly written: ArtifactRecord[] = [];
+/** The pipeline's artifact sink for `qat run`: files under --out. */
+export class ArtifactWriter implements ArtifactSink {
   constructor(private readonly out: string) {}
 
   async write(name: string, kind: string, bytes: Uint8Array | string): Promise<ArtifactRecord> {
@@ -22,7 +16,6 @@ export class ArtifactWriter {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, bytes);
     const record = { name, kind, size_bytes: typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength, sha256: sha256(bytes) };
-    this.written.push(record);
     return record;
   }
 }

@@ -26,7 +26,8 @@ export interface ReportInputs {
   };
 }
 
-const finite = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
+/** JSON has no Infinity or NaN: such numbers become null. */
+export const finite = (v: number | null | undefined): number | null => (v !== undefined && v !== null && Number.isFinite(v) ? v : null);
 
 export function buildRunReport(i: ReportInputs): RunReport {
   const q = i.quant;

@@ -1,3 +1,3 @@
-export { buildRunReport, type ReportInputs } from './buildReport.js';
+export { buildRunReport, finite, type ReportInputs } from './buildReport.js';
 export { REPORT_SCHEMA_PATH, reportJsonSchema } from './jsonSchema.js';
 export { REPORT_VERSION, type RunReport, RunReportSchema } from './schema.js';

@@ -7,7 +7,7 @@ import type { IntModel } from '../../core/convert/types.js';
 import type { Dataset } from '../../core/train/dataset.js';
 import type { Task } from '../../core/train/task.js';
 import { buildModelCard, type CardFile, ExportError, exportFloatOnnx, exportOnnx, exportTfjsInt8, foldedFloatWeights, TFJS_WEIGHTS_PATH, verifyOnnx } from '../../export/index.js';
-import type { ReportInputs, RunReport } from '../../export/report/index.js';
+import { finite, type ReportInputs, type RunReport } from '../../export/report/index.js';
 import type { ArtifactSink } from './types.js';
 
 export interface DeployInputs {
@@ -26,8 +26,6 @@ export interface DeployResult {
   deployed?: ReportInputs['deployed'];
   refused: NonNullable<RunReport['exports_refused']>;
 }
-
-const finite = (v: number | null | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
 
 /** Runs a writer; an ExportError becomes refusals (anything else is a bug and propagates). */
 async function attempt<T>(refused: DeployResult['refused'], write: () => T | Promise<T>): Promise<T | null> {
