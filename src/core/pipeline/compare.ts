@@ -227,3 +227,11 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
     for (const m of owned) if (m !== keep) m.dispose();
   }
 }
+
+/** Raised when a hand-over was requested: the checkpoint is saved and the run stopped; another worker resumes it. */
+export class CheckpointedStopError extends Error {
+  constructor(readonly phase: Phase) {
+    super(`stopped after a checkpoint during ${phase} (handed over)`);
+    this.name = 'CheckpointedStopError';
+  }
+}

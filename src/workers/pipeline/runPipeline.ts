@@ -11,7 +11,7 @@ import { buildRunReport, type RunReport } from '../../export/report/index.js';
 import type { RunConfig } from '../../services/runConfig.js';
 import { deploy } from './deploy.js';
 import { prepareData } from './prepareData.js';
-import type { ArtifactRecord, ArtifactSink, PipelineData, PipelineModel, PipelineProgress } from './types.js';
+import type { ArtifactRecord, ArtifactSink, PipelineCheckpoints, PipelineData, PipelineModel, PipelineProgress } from './types.js';
 
 export interface PipelineInputs {
   data: PipelineData;
@@ -22,6 +22,8 @@ export interface PipelineInputs {
   progress: PipelineProgress;
   versions: Record<string, string>;
   signal?: AbortSignal;
+  /** Checkpoint/resume of the training phases (workers); absent = none taken (`qat run`). */
+  checkpoints?: PipelineCheckpoints;
 }
 
 /** The defaults that depend on the model: a trained model is not retrained or re-standardised unless asked. */

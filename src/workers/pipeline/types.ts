@@ -50,3 +50,30 @@ export interface PipelineProgress {
   phase(p: Phase | 'EXPORTING'): void;
   callbacks: TrainCallbacks;
 }
+
+/** Where a checkpoint was taken: the training phase, its next epoch (0-based) and the global step. */
+export interface CheckpointInfo {
+  phase: 'TRAINING_FLOAT' | 'TRAINING_QAT';
+  epoch: number;
+  step: number;
+}
+
+/**
+ * Checkpoints of the training phases, so a job taken over by another worker (lost worker, SIGTERM
+ * hand-over, infrastructure retry) continues where the last one stopped instead of starting again. The
+ * bytes are opaque to the caller (a versioned binary file); a resumed run gives the same weights and
+ * metrics as an undisturbed one.
+ */
+export interface PipelineCheckpoints {
+  /** The last checkpoint an earlier attempt of the same job saved, if any. */
+  resume?: Uint8Array;
+  /** Told when `resume` was taken up (or refused, with the reason, in which case training starts afresh). */
+  onResume?(result: { resumed: true; info: CheckpointInfo } | { resumed: false; reason: string }): void;
+  /** Stores a checkpoint, replacing the previous one. Saved at every epoch end, at each phase's end,
+   *  after `intervalMs` mid-epoch, and when a hand-over is requested. */
+  save(bytes: Uint8Array, info: CheckpointInfo): Promise<void>;
+  /** Polled between training steps: true = checkpoint now and stop with CheckpointedStopError. */
+  handoverRequested?(): boolean;
+  /** Mid-epoch checkpoint period (default 60 000 ms). */
+  intervalMs?: number;
+}
