@@ -23,6 +23,14 @@ import type { Task } from '../train/task.js';
 import { Trainer } from '../train/trainer.js';
 import { calibrationBatches, datasetTensors } from './datasetTensors.js';
 import { intPredictor } from './intPredictor.js';
+import {
+  COMPARE_CHECKPOINT_VERSION,
+  type CheckpointInfo,
+  type CheckpointOptions,
+  type CompareCheckpoint,
+  type PhaseCheckpoint,
+  type TrainingPhase,
+} from './checkpoint.js';
 
 export type Phase = 'TRAINING_FLOAT' | 'CALIBRATING' | 'TRAINING_QAT' | 'QUANTIZING' | 'EVALUATING';
 
@@ -52,6 +60,8 @@ export interface CompareOptions {
   earlyStopping?: EarlyStoppingConfig;
   /** Training-batch augmentation for both phases (src/data/augment.ts builds it); never applied to evaluation or calibration. */
   transformBatch?: BatchTransform;
+  /** Checkpoints of the training phases, and the one to resume from (see checkpoint.ts). */
+  checkpoint?: CheckpointOptions;
 }
 
 /** What one training phase did. */
@@ -97,6 +107,31 @@ export class ComparisonAbortedError extends Error {
   }
 }
 
+/** A phase's checkpoint did not fit the model (internal: the phase then trains afresh). */
+class CheckpointRefusedError extends Error {
+  constructor(
+    readonly phase: TrainingPhase,
+    reason: string,
+  ) {
+    super(`the ${phase === 'TRAINING_FLOAT' ? 'float' : 'QAT'} checkpoint was refused: ${reason}`);
+    this.name = 'CheckpointRefusedError';
+  }
+}
+
+/** The part of a checkpoint that says where training continues. */
+function resumePoint(c: CompareCheckpoint): CheckpointInfo {
+  const p = c.phase === 'TRAINING_QAT' ? c.qat : c.float;
+  return { phase: c.phase, epoch: p?.trainer.cursor.epoch ?? 0, step: p?.trainer.step ?? 0 };
+}
+
+/** Why a checkpoint cannot belong to this run, before any of it is taken up; null when it may. */
+function mismatch(c: CompareCheckpoint, o: CompareOptions, key: string): string | null {
+  if (c.key !== key) return 'it belongs to another run (configuration, data or model differ)';
+  if ((o.floatEpochs > 0) !== (c.float !== null)) return 'its float phase does not match this run';
+  if (c.phase === 'TRAINING_FLOAT' && c.qat !== null) return 'it holds QAT state while still in the float phase';
+  return null;
+}
+
 function checkAbort(o: CompareOptions, phase: Phase): void {
   if (o.signal?.aborted) throw new ComparisonAbortedError(phase);
 }
@@ -110,11 +145,69 @@ function checkOptions(o: CompareOptions, test: Dataset): void {
   }
 }
 
-async function fit(model: LayersModel, data: Dataset, o: CompareOptions, phase: Phase, epochs: number, lr: number, seed: number, schedule?: QatSchedule) {
+/** How one phase's fit takes part in checkpoints: where it resumes from, and how it saves. */
+interface PhaseCheckpointing {
+  resume: PhaseCheckpoint | null;
+  /** Called once the resumed state is in the model. */
+  onTakenUp?: () => void;
+  save(progress: PhaseCheckpoint, info: CheckpointInfo): Promise<void>;
+  handoverRequested(): boolean;
+  intervalMs: number;
+}
+
+/** Takes up a phase's checkpoint: the tracker first, then the trainer (each checks everything before it
+ *  changes anything), so a refused one leaves the model as it was.*/
+function takeUp(trainer: Trainer, es: EarlyStopping | undefined, model: LayersModel, resume: PhaseCheckpoint): void {
+  if (resume.earlyStopping && !es) throw new Error('the checkpoint has early-stopping state, this run has no early stopping');
+  if (es && resume.earlyStopping) es.importState(resume.earlyStopping, model);
+  trainer.importState(resume.trainer);
+}
+
+/** One training phase: which, for how many epochs, and how. */
+interface PhaseSpec {
+  phase: TrainingPhase;
+  model: LayersModel;
+  epochs: number;
+  lr: number;
+  seed: number;
+  schedule?: QatSchedule;
+}
+
+async function fit(data: Dataset, o: CompareOptions, { phase, model, epochs, lr, seed, schedule }: PhaseSpec, ck?: PhaseCheckpointing) {
   const trainer = new Trainer(model, data, { task: o.task, batchSize: o.batchSize, optimizer: o.optimizer, lr: { lr }, seed, transformBatch: o.transformBatch });
-  const earlyStopping = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
+  let earlyStopping = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
   try {
+    const prior = { history: [] as EpochLog[], seconds: 0 };
+    if (ck?.resume) {
+      try {
+        takeUp(trainer, earlyStopping, model, ck.resume);
+        prior.history = ck.resume.history;
+        prior.seconds = ck.resume.seconds;
+        ck.onTakenUp?.();
+      } catch (err) {
+        earlyStopping?.dispose();
+        earlyStopping = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
+        throw new CheckpointRefusedError(phase, (err as Error).message);
+      }
+    }
     const started = performance.now();
+    let lastSave = started;
+    const logged: EpochLog[] = [];
+    let epochStarts = 0;
+    const snapshot = (): PhaseCheckpoint => ({
+      trainer: trainer.exportState(),
+      earlyStopping: earlyStopping?.exportState() ?? null,
+      history: [...prior.history, ...logged],
+      seconds: prior.seconds + (performance.now() - started) / 1000,
+    });
+    const save = async () => {
+      if (!ck) return;
+      await ck.save(snapshot(), { phase, epoch: trainer.epoch, step: trainer.step });
+      lastSave = performance.now();
+    };
+    // A checkpoint is only taken between whole steps and never with an epoch's last batch done but the
+    // epoch not closed yet (its validation and early-stopping decision still to come): then it waits
+    // for the next epoch start.
     const result = await trainer.fit({
       epochs,
       signal: o.signal,
@@ -124,20 +217,38 @@ async function fit(model: LayersModel, data: Dataset, o: CompareOptions, phase: 
         ...o.callbacks,
         onEpochStart: async (epoch, info) => {
           if (schedule) applySchedule(model, epoch, schedule);
+          if (ck && epochStarts++ > 0 && !info.resumed) {
+            await save();
+            if (ck.handoverRequested()) throw new CheckpointedStopError(phase);
+          }
           await o.callbacks?.onEpochStart?.(epoch, info);
+        },
+        onStepEnd: async (log) => {
+          await o.callbacks?.onStepEnd?.(log);
+          if (!ck || o.signal?.aborted || trainer.batchInEpoch >= trainer.stepsPerEpoch) return;
+          if (ck.handoverRequested()) {
+            await save();
+            throw new CheckpointedStopError(phase);
+          }
+          if (performance.now() - lastSave >= ck.intervalMs) await save();
+        },
+        onEpochEnd: async (log) => {
+          logged.push(log);
+          await o.callbacks?.onEpochEnd?.(log);
         },
       },
     });
     // The trainer stops cleanly on abort; a half-trained model must not flow into the next phase.
     if (result.stop === 'aborted') throw new ComparisonAbortedError(phase);
-    const seconds = (performance.now() - started) / 1000;
-    const samples = result.history.reduce((a, h) => a + h.samples, 0);
-    const training: PhaseHistory = { epochs, epochsRun: result.history.length, stoppedEarly: result.stop === 'early-stopped', history: result.history };
+    const progress = snapshot();
+    const samples = progress.history.reduce((a, h) => a + h.samples, 0);
+    const history = progress.history;
+    const training: PhaseHistory = { epochs, epochsRun: history.length, stoppedEarly: result.stop === 'early-stopped', history };
     if (earlyStopping) {
       training.bestEpoch = earlyStopping.bestEpoch;
       training.bestValue = earlyStopping.bestValue;
     }
-    return { samplesPerS: samples / seconds, training };
+    return { samplesPerS: samples / progress.seconds, training, progress };
   } finally {
     earlyStopping?.dispose();
     trainer.dispose();
@@ -163,9 +274,55 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
     checkAbort(o, p);
     o.onPhase?.(p);
   };
+  const cko = o.checkpoint;
+  let resume = cko?.resume ?? null;
+  if (cko && resume) {
+    const why = mismatch(resume, o, cko.key);
+    if (why) {
+      cko.onResume?.({ resumed: false, reason: why });
+      resume = null;
+    }
+  }
+  const checkpointing = (from: PhaseCheckpoint | null, compose: (p: PhaseCheckpoint) => CompareCheckpoint, onTakenUp?: () => void) =>
+    cko && {
+      resume: from,
+      save: (p: PhaseCheckpoint, info: CheckpointInfo) => cko.save(compose(p), info),
+      handoverRequested: () => cko.handoverRequested?.() ?? false,
+      intervalMs: cko.intervalMs ?? 60_000,
+      onTakenUp,
+    };
+  const reportResumed = () => {
+    if (resume) cko?.onResume?.({ resumed: true, info: resumePoint(resume) });
+  };
+  /** A phase's fit, resumed from its checkpoint when there is one; a refused checkpoint is reported and dropped. */
+  const runPhase = async (spec: PhaseSpec, from: PhaseCheckpoint | null, compose: (p: PhaseCheckpoint) => CompareCheckpoint, onTakenUp?: () => void) => {
+    try {
+      return await fit(train, o, spec, checkpointing(from, compose, onTakenUp));
+    } catch (err) {
+      if (!(err instanceof CheckpointRefusedError)) throw err;
+      cko?.onResume?.({ resumed: false, reason: err.message });
+      resume = null;
+      return await fit(train, o, spec, checkpointing(null, compose));
+    }
+  };
+  const key = cko?.key ?? '';
+  let floatDone: PhaseCheckpoint | null = null;
   try {
     phase('TRAINING_FLOAT');
-    const floatRun = o.floatEpochs > 0 ? await fit(floatModel, train, o, 'TRAINING_FLOAT', o.floatEpochs, o.lr, o.seed) : null;
+    const floatRun =
+      o.floatEpochs > 0
+        ? await runPhase(
+            { phase: 'TRAINING_FLOAT', model: floatModel, epochs: o.floatEpochs, lr: o.lr, seed: o.seed },
+            resume?.float ?? null,
+            (p) => ({ version: COMPARE_CHECKPOINT_VERSION, key, phase: 'TRAINING_FLOAT', float: p, qat: null }),
+            () => {
+              if (resume && (resume.phase === 'TRAINING_FLOAT' || resume.qat === null)) reportResumed();
+            },
+          )
+        : null;
+    if (resume && !floatRun && resume.qat === null) reportResumed();
+    floatDone = floatRun?.progress ?? null;
+    if (cko && floatRun) await cko.save({ version: COMPARE_CHECKPOINT_VERSION, key, phase: 'TRAINING_QAT', float: floatDone, qat: null }, { phase: 'TRAINING_QAT', epoch: 0, step: 0 });
     const float = { metrics: evaluate(floatModel), ...(floatRun ? { samplesPerS: floatRun.samplesPerS } : {}), training: floatRun?.training ?? untrained() };
 
     phase('CALIBRATING');
@@ -188,7 +345,13 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
     const prepared = own(prepareQat(floatModel, o.qat));
     const lastEpoch = Math.max(0, o.qatEpochs - 1);
     const schedule = o.schedule ?? (o.qatEpochs > 1 ? { freezeObserversAtEpoch: lastEpoch, freezeBatchNormAtEpoch: lastEpoch } : {});
-    const qatRun = await fit(prepared.model, train, o, 'TRAINING_QAT', o.qatEpochs, o.qatLr, o.seed + 1, schedule);
+    const qatRun = await runPhase(
+      { phase: 'TRAINING_QAT', model: prepared.model, epochs: o.qatEpochs, lr: o.qatLr, seed: o.seed + 1, schedule },
+      resume?.qat ?? null,
+      (p) => ({ version: COMPARE_CHECKPOINT_VERSION, key, phase: 'TRAINING_QAT', float: floatDone, qat: p }),
+      reportResumed,
+    );
+    if (cko) await cko.save({ version: COMPARE_CHECKPOINT_VERSION, key, phase: 'TRAINING_QAT', float: floatDone, qat: qatRun.progress }, { phase: 'TRAINING_QAT', epoch: o.qatEpochs, step: qatRun.progress.trainer.step });
     setQatMode(prepared.model, { observersFrozen: true, batchNormFrozen: true });
 
     phase('QUANTIZING');

@@ -6,6 +6,17 @@
 import * as tf from '../tf.js';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
 import type { EpochLog } from './callbacks.js';
+import { assertRecordFits, fromRecord, type TensorRecord, toRecord } from './tensorRecord.js';
+
+/** The tracker as plain data, for checkpoints: counters and the best epoch's weights by stable name. */
+export interface EarlyStoppingState {
+  bestEpoch: number | null;
+  bestValue: number;
+  wait: number;
+  stopped: boolean;
+  modelIsBest: boolean;
+  snapshot: Record<string, TensorRecord> | null;
+}
 
 export interface EarlyStoppingConfig {
   /** Stop once this many consecutive epochs did not improve on the best one (integer >= 1). */
@@ -81,6 +92,39 @@ export class EarlyStopping {
     for (const [w, t] of this.snapshot) w.write(t);
     this.modelIsBest = true;
     return true;
+  }
+
+  exportState(): EarlyStoppingState {
+    return {
+      bestEpoch: this.bestEpoch,
+      bestValue: this.bestValue,
+      wait: this.wait,
+      stopped: this.stopped,
+      modelIsBest: this.modelIsBest,
+      snapshot: this.snapshot ? Object.fromEntries(this.snapshot.map(([w, t]) => [w.originalName, toRecord(t)])) : null,
+    };
+  }
+
+  /** Takes up a state exported for the same model (checked before anything changes). */
+  importState(state: EarlyStoppingState, model: LayersModel): void {
+    let snapshot: Array<[LayerVariable, TensorRecord]> | null = null;
+    if (state.snapshot) {
+      const names = Object.keys(state.snapshot);
+      if (names.length !== model.weights.length) throw new Error(`early-stopping snapshot holds ${names.length} weights, the model has ${model.weights.length}`);
+      snapshot = model.weights.map((w) => {
+        const r = state.snapshot![w.originalName];
+        if (!r) throw new Error(`early-stopping snapshot lacks the model weight '${w.originalName}'`);
+        assertRecordFits(w.originalName, r, w.shape as number[]);
+        return [w, r];
+      });
+    }
+    this.dispose();
+    this.bestEpoch = state.bestEpoch;
+    this.bestValue = state.bestValue;
+    this.wait = state.wait;
+    this.stopped = state.stopped;
+    this.snapshot = snapshot ? snapshot.map(([w, r]) => [w, tf.keep(fromRecord(r))]) : null;
+    this.modelIsBest = this.snapshot !== null && state.modelIsBest;
   }
 
   dispose(): void {

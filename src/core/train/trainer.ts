@@ -107,6 +107,10 @@ export class Trainer {
   get epoch(): number {
     return this.cursor.epoch;
   }
+  /** Batches of the current epoch already trained (== stepsPerEpoch just before the epoch is closed). */
+  get batchInEpoch(): number {
+    return this.cursor.batchInEpoch;
+  }
   get stepsPerEpoch(): number {
     return stepsPerEpoch(this.n, this.opts.batchSize, this.opts.dropLast);
   }

@@ -1,8 +1,10 @@
 // The QAT pipeline behind `qat run` and behind every job: prepare the data, train float if the model has
 // no weights, compare PTQ with QAT, convert to int8, export and verify the deployable files, and write
 // report.json last (its artifact list covers every other file).
+import { createHash } from 'node:crypto';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as tf from '../../core/tf.js';
+import { type CheckpointOptions, type CompareCheckpoint, decodeCheckpoint, encodeCheckpoint } from '../../core/pipeline/checkpoint.js';
 import { compareQuantization, type PhaseHistory } from '../../core/pipeline/compare.js';
 import { withLogitsHead } from '../../core/pipeline/logitsHead.js';
 import { datasetLength } from '../../core/train/dataset.js';
@@ -56,6 +58,30 @@ async function saveQatModel(model: LayersModel, sink: ArtifactSink): Promise<voi
   );
 }
 
+/** The comparison's checkpoint options for the caller's byte-level ones: a checkpoint is tied to the run's
+ *  configuration, data and model, and one that cannot be read is reported and ignored (training starts afresh). */
+function checkpointOptions(ck: PipelineCheckpoints, i: PipelineInputs, config: RunConfig): CheckpointOptions {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ config, data: i.data.sha256, model: { name: i.model.name, source: i.model.source } }))
+    .digest('hex');
+  let resume: CompareCheckpoint | undefined;
+  if (ck.resume) {
+    try {
+      resume = decodeCheckpoint(ck.resume);
+    } catch (err) {
+      ck.onResume?.({ resumed: false, reason: (err as Error).message });
+    }
+  }
+  return {
+    key,
+    ...(resume ? { resume } : {}),
+    ...(ck.onResume ? { onResume: (r) => ck.onResume!(r) } : {}),
+    save: (c, info) => ck.save(encodeCheckpoint(c), info),
+    ...(ck.handoverRequested ? { handoverRequested: () => ck.handoverRequested!() } : {}),
+    ...(ck.intervalMs !== undefined ? { intervalMs: ck.intervalMs } : {}),
+  };
+}
+
 export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
   const started = performance.now();
   const written: ArtifactRecord[] = [];
@@ -91,6 +117,7 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
       onPhase: (p) => i.progress.phase(p),
       callbacks: i.progress.callbacks,
       ...(i.signal ? { signal: i.signal } : {}),
+      ...(i.checkpoints ? { checkpoint: checkpointOptions(i.checkpoints, i, config) } : {}),
     });
     try {
       i.progress.phase('EXPORTING');

@@ -51,12 +51,9 @@ export interface PipelineProgress {
   callbacks: TrainCallbacks;
 }
 
-/** Where a checkpoint was taken: the training phase, its next epoch (0-based) and the global step. */
-export interface CheckpointInfo {
-  phase: 'TRAINING_FLOAT' | 'TRAINING_QAT';
-  epoch: number;
-  step: number;
-}
+/** Where a checkpoint was taken: the training phase, its next epoch (0-based) and the phase's step. */
+export type { CheckpointInfo } from '../../core/pipeline/checkpoint.js';
+import type { CheckpointInfo, ResumeResult } from '../../core/pipeline/checkpoint.js';
 
 /**
  * Checkpoints of the training phases, so a job taken over by another worker (lost worker, SIGTERM
@@ -68,7 +65,7 @@ export interface PipelineCheckpoints {
   /** The last checkpoint an earlier attempt of the same job saved, if any. */
   resume?: Uint8Array;
   /** Told when `resume` was taken up (or refused, with the reason, in which case training starts afresh). */
-  onResume?(result: { resumed: true; info: CheckpointInfo } | { resumed: false; reason: string }): void;
+  onResume?(result: ResumeResult): void;
   /** Stores a checkpoint, replacing the previous one. Saved at every epoch end, at each phase's end,
    *  after `intervalMs` mid-epoch, and when a hand-over is requested. */
   save(bytes: Uint8Array, info: CheckpointInfo): Promise<void>;
