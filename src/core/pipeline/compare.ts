@@ -20,7 +20,8 @@ import type { Dataset } from '../train/dataset.js';
 import { EarlyStopping, type EarlyStoppingConfig, validateEarlyStopping } from '../train/earlyStopping.js';
 import type { OptimizerConfig } from '../train/optimizers.js';
 import type { Task } from '../train/task.js';
-import { Trainer } from '../train/trainer.js';
+import { type RoundRunner, RoundTrainer, type ShardTrainerSpec, shardTrainerSpec } from '../train/dataParallel.js';
+import { Trainer, type TrainerOptions } from '../train/trainer.js';
 import { calibrationBatches, datasetTensors } from './datasetTensors.js';
 import { intPredictor } from './intPredictor.js';
 import {
@@ -62,6 +63,23 @@ export interface CompareOptions {
   transformBatch?: BatchTransform;
   /** Checkpoints of the training phases, and the one to resume from (see checkpoint.ts). */
   checkpoint?: CheckpointOptions;
+  /** Train both phases data-parallel in rounds (see train/dataParallel.ts); absent = one process. */
+  dataParallel?: CompareDataParallel;
+}
+
+/** What a phase tells the round runner it needs: which phase, its model, and its shard trainer. */
+export interface DataParallelPhase {
+  phase: TrainingPhase;
+  model: LayersModel;
+  data: Dataset;
+  spec: ShardTrainerSpec;
+  schedule?: QatSchedule;
+}
+
+export interface CompareDataParallel {
+  shards: number;
+  syncEvery: number;
+  runnerFor(phase: DataParallelPhase): RoundRunner;
 }
 
 /** What one training phase did. */
@@ -157,7 +175,7 @@ interface PhaseCheckpointing {
 
 /** Takes up a phase's checkpoint: the tracker first, then the trainer (each checks everything before it
  *  changes anything), so a refused one leaves the model as it was.*/
-function takeUp(trainer: Trainer, es: EarlyStopping | undefined, model: LayersModel, resume: PhaseCheckpoint): void {
+function takeUp(trainer: Trainer | RoundTrainer, es: EarlyStopping | undefined, model: LayersModel, resume: PhaseCheckpoint): void {
   if (resume.earlyStopping && !es) throw new Error('the checkpoint has early-stopping state, this run has no early stopping');
   if (es && resume.earlyStopping) es.importState(resume.earlyStopping, model);
   trainer.importState(resume.trainer);
@@ -174,7 +192,15 @@ interface PhaseSpec {
 }
 
 async function fit(data: Dataset, o: CompareOptions, { phase, model, epochs, lr, seed, schedule }: PhaseSpec, ck?: PhaseCheckpointing) {
-  const trainer = new Trainer(model, data, { task: o.task, batchSize: o.batchSize, optimizer: o.optimizer, lr: { lr }, seed, transformBatch: o.transformBatch });
+  const trainerOptions: TrainerOptions = { task: o.task, batchSize: o.batchSize, optimizer: o.optimizer, lr: { lr }, seed, transformBatch: o.transformBatch };
+  const dp = o.dataParallel;
+  const trainer = dp
+    ? new RoundTrainer(model, data, trainerOptions, {
+        shards: dp.shards,
+        syncEvery: dp.syncEvery,
+        runner: dp.runnerFor({ phase, model, data, spec: shardTrainerSpec(trainerOptions, dp.shards), ...(schedule ? { schedule } : {}) }),
+      })
+    : new Trainer(model, data, trainerOptions);
   let earlyStopping = o.earlyStopping ? new EarlyStopping(o.earlyStopping) : undefined;
   try {
     const prior = { history: [] as EpochLog[], seconds: 0 };
@@ -230,7 +256,8 @@ async function fit(data: Dataset, o: CompareOptions, { phase, model, epochs, lr,
             await save();
             throw new CheckpointedStopError(phase);
           }
-          if (performance.now() - lastSave >= ck.intervalMs) await save();
+          // Data-parallel: every round is a checkpoint, so a lost coordinator resumes at its last round.
+          if (dp || performance.now() - lastSave >= ck.intervalMs) await save();
         },
         onEpochEnd: async (log) => {
           logged.push(log);

@@ -11,6 +11,8 @@ export interface StepLog {
   mae?: number;
   /** Learning rate used for this update. */
   lr: number;
+  /** Samples the update trained on (a data-parallel round: over all shards and steps). */
+  samples?: number;
 }
 
 export interface EpochLog {
@@ -35,4 +37,6 @@ export interface TrainCallbacks {
   onEpochStart?(epoch: number, info: { resumed: boolean }): void | Promise<void>;
   onStepEnd?(log: StepLog): void | Promise<void>;
   onEpochEnd?(log: EpochLog): void | Promise<void>;
+  /** Data-parallel training: one shard's own epoch means (the merged epoch goes to onEpochEnd). */
+  onShardEpochEnd?(shard: number, log: EpochLog): void | Promise<void>;
 }

@@ -11,10 +11,10 @@ import { evaluateDataset } from './evaluate.js';
 import { createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { permutation, Rng } from './rng.js';
 import { type LrConfig, learningRateAt, stepsPerEpoch, validateLrConfig } from './schedule.js';
-import { type DataCursor, type EpochSums, TRAIN_STATE_VERSION, type TrainState } from './state.js';
+import { checkStateFits, type DataCursor, type EpochSums, TRAIN_STATE_VERSION, type TrainState, writeWeights } from './state.js';
 import { optimizationStep, trainableParams } from './step.js';
 import type { Task } from './task.js';
-import { assertRecordFits, fromRecord, type TensorRecord, toRecord } from './tensorRecord.js';
+import { type TensorRecord, toRecord } from './tensorRecord.js';
 import { yieldToEventLoop } from './yield.js';
 
 export interface TrainerOptions {
@@ -233,7 +233,7 @@ export class Trainer {
   }
 
   private stepLog(epoch: number, r: StepResult): StepLog {
-    const log: StepLog = { epoch, step: this.stepCount, loss: r.loss, lr: r.lr };
+    const log: StepLog = { epoch, step: this.stepCount, loss: r.loss, lr: r.lr, samples: r.samples };
     if (this.task === 'classification') log.accuracy = r.metricSum / r.samples;
     else log.mae = r.metricSum / (r.samples * this.targetsPerSample());
     return log;
@@ -269,27 +269,8 @@ export class Trainer {
    * keeps its own position in its own data).
    */
   importState(state: TrainState, opts: { cursor?: boolean } = {}): void {
-    if (state.version !== TRAIN_STATE_VERSION) throw new Error(`unsupported training state version ${String(state.version)}`);
-    if (state.optimizer.kind !== this.optimizer.kind) throw new Error(`state is for ${state.optimizer.kind}, this trainer uses ${this.optimizer.kind}`);
-    const byName = new Map(this.model.weights.map((w) => [w.originalName, w]));
-    for (const name of Object.keys(state.weights)) if (!byName.has(name)) throw new Error(`state has a weight '${name}' the model does not have`);
-    for (const [name, w] of byName) {
-      const r = state.weights[name];
-      if (r == null) throw new Error(`state lacks the model weight '${name}'`);
-      assertRecordFits(name, r, w.shape as number[]);
-    }
-    // A slot is `${weight}/${slot}` and has its weight's shape (a wrong one would broadcast silently).
-    for (const [key, r] of Object.entries(state.optimizer.slots)) {
-      const w = byName.get(key.slice(0, key.lastIndexOf('/')));
-      if (w == null) throw new Error(`optimizer slot '${key}' belongs to no model weight`);
-      assertRecordFits(key, r, w.shape as number[]);
-    }
-    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`invalid step ${state.step}`);
-    for (const [name, w] of byName) {
-      const t = fromRecord(state.weights[name]!);
-      w.write(t);
-      t.dispose();
-    }
+    checkStateFits(this.model, state, this.optimizer.kind);
+    writeWeights(this.model, state.weights);
     this.optimizer.importSlots(state.optimizer.slots);
     this.stepCount = state.step;
     if (opts.cursor !== false) {
