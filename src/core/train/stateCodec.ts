@@ -74,8 +74,9 @@ export function decodeState(bytes: Uint8Array): unknown {
   const arrays = header.arrays.map(({ dtype, offset, length }) => {
     const width = dtype === 'uint8' ? 1 : 4;
     if (offset < 0 || offset + length * width > header.dataBytes) throw new StateCodecError('array outside the data');
-    // slice(): a private, aligned copy (the input may sit at any offset of a larger buffer).
-    const raw = bytes.slice(dataStart + offset, dataStart + offset + length * width);
+    // A private, aligned copy: the input may sit at any offset of a larger buffer, and a Node Buffer's
+    // slice() is a view of it, not a copy.
+    const raw = new Uint8Array(bytes.subarray(dataStart + offset, dataStart + offset + length * width));
     return dtype === 'float32' ? new Float32Array(raw.buffer) : dtype === 'int32' ? new Int32Array(raw.buffer) : raw;
   });
   const revive = (v: unknown): unknown => {

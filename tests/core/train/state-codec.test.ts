@@ -44,6 +44,13 @@ describe('state codec', () => {
     expect(out.weights.after).toEqual(new Float32Array([42]));
   });
 
+  it('decodes from a Node Buffer read back from disk (whose slice() is a view, not a copy)', () => {
+    const pooled = Buffer.concat([Buffer.alloc(5), Buffer.from(encodeState(sample()))]).subarray(5);
+    const out = decodeState(pooled) as ReturnType<typeof sample>;
+    expect(out.weights['dense/kernel'].data.length).toBe(6);
+    expect(out.weights.after).toEqual(new Float32Array([42]));
+  });
+
   it('stores arrays as bytes, not as JSON numbers', () => {
     const big = encodeState({ w: new Float32Array(10_000).fill(0.123456789) });
     expect(big.length).toBeLessThan(40_000 + 200);

@@ -1,0 +1,59 @@
+// The coordinator's side of data-parallel rounds over BullMQ: write the round's global state to the
+// artifact store, add the round's flow, wait for its merge, read the merged state back, and drop the
+// round's files (the job's checkpoint then holds the state).
+import type { CompareDataParallel } from '../../core/pipeline/compare.js';
+import { ComparisonAbortedError } from '../../core/pipeline/compare.js';
+import type { RoundRunner } from '../../core/train/dataParallel.js';
+import type { MergeOptions } from '../../core/train/shardMerge.js';
+import type { RoundFlows } from '../../queue/roundFlows.js';
+import type { BlobStore } from '../../storage/blobStore.js';
+import type { RoundPayload, RoundSummary, ShardPayload } from './payloads.js';
+import { readState, roundFolder, stateKeys, writeState } from './roundState.js';
+
+export interface DistributedRoundsOptions {
+  jobId: string;
+  attempt: number;
+  shards: number;
+  syncEvery: number;
+  store: BlobStore;
+  flows: RoundFlows;
+  merge: MergeOptions;
+  /** Attempts of each shard job (default 3). */
+  shardAttempts?: number;
+  signal?: AbortSignal;
+}
+
+export function distributedDataParallel(o: DistributedRoundsOptions): CompareDataParallel {
+  return {
+    shards: o.shards,
+    syncEvery: o.syncEvery,
+    runnerFor: (phase): RoundRunner => async (request) => {
+      const folder = roundFolder(o.jobId, o.attempt, phase.phase, request.round);
+      const keys = stateKeys(folder);
+      const base = { jobId: o.jobId, attempt: o.attempt, phase: phase.phase, round: request.round, shards: o.shards, folder };
+      await writeState(o.store, keys.global, request.global);
+      const children: ShardPayload[] = Array.from({ length: o.shards }, (_, shard) => ({
+        ...base,
+        shard,
+        steps: request.steps,
+        spec: phase.spec,
+        ...(phase.schedule ? { schedule: phase.schedule } : {}),
+        progress: request.shards,
+      }));
+      const parent: RoundPayload = { ...base, merge: o.merge };
+      let summary: RoundSummary;
+      try {
+        summary = await o.flows.run<RoundSummary>(
+          { id: `${o.jobId}-a${o.attempt}-${phase.phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}-r${request.round}`, parent: { ...parent }, children: children.map((c) => ({ ...c })), childAttempts: o.shardAttempts ?? 3 },
+          o.signal,
+        );
+      } catch (err) {
+        if (o.signal?.aborted) throw new ComparisonAbortedError(phase.phase);
+        throw new Error(`data-parallel round ${request.round} (${phase.phase}) failed: ${(err as Error).message}`);
+      }
+      const merged = await readState(o.store, keys.merged);
+      await o.store.deletePrefix(`${folder}/`);
+      return { merged, shards: summary.shards };
+    },
+  };
+}
