@@ -21,6 +21,18 @@ export interface DistributedRoundsOptions {
   /** Attempts of each shard job (default 3). */
   shardAttempts?: number;
   signal?: AbortSignal;
+  /** Told after every round: its wall time, the slowest shard's training time, the merge and the state size. */
+  onRound?(stats: RoundStats): void;
+}
+
+export interface RoundStats {
+  phase: string;
+  round: number;
+  steps: number;
+  totalMs: number;
+  maxTrainMs: number;
+  mergeMs: number;
+  stateBytes: number;
 }
 
 export function distributedDataParallel(o: DistributedRoundsOptions): CompareDataParallel {
@@ -30,6 +42,7 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
     runnerFor: (phase): RoundRunner => async (request) => {
       const folder = roundFolder(o.jobId, o.attempt, phase.phase, request.round);
       const keys = stateKeys(folder);
+      const started = performance.now();
       const base = { jobId: o.jobId, attempt: o.attempt, phase: phase.phase, round: request.round, shards: o.shards, folder };
       await writeState(o.store, keys.global, request.global);
       const children: ShardPayload[] = Array.from({ length: o.shards }, (_, shard) => ({
@@ -53,6 +66,15 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
       }
       const merged = await readState(o.store, keys.merged);
       await o.store.deletePrefix(`${folder}/`);
+      o.onRound?.({
+        phase: phase.phase,
+        round: request.round,
+        steps: request.steps,
+        totalMs: performance.now() - started,
+        maxTrainMs: Math.max(...summary.shards.map((s) => s.trainMs)),
+        mergeMs: summary.mergeMs,
+        stateBytes: summary.stateBytes,
+      });
       return { merged, shards: summary.shards };
     },
   };

@@ -36,9 +36,15 @@ export interface ShardSummary {
   lossSum: number;
   metricSum: number;
   epochLog?: EpochLog;
+  /** Wall-clock ms the shard spent training (excluding reading and writing states). */
+  trainMs: number;
 }
 
 /** The round parent's return value (the merged state is in `<folder>/merged.bin`). */
 export interface RoundSummary {
   shards: Array<ShardSummary & { progress: ShardProgress }>;
+  /** ms the merge took (reading the shard states, merging, writing the result). */
+  mergeMs: number;
+  /** Size of one encoded state file. */
+  stateBytes: number;
 }

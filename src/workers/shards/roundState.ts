@@ -14,8 +14,11 @@ export const stateKeys = (folder: string) => ({
   merged: `${folder}/merged.bin`,
 });
 
-export async function writeState(store: BlobStore, key: string, state: TrainState): Promise<void> {
-  await store.put(key, encodeState(state));
+/** Returns the file's size. */
+export async function writeState(store: BlobStore, key: string, state: TrainState): Promise<number> {
+  const bytes = encodeState(state);
+  await store.put(key, bytes);
+  return bytes.byteLength;
 }
 
 export async function readState(store: BlobStore, key: string): Promise<TrainState> {

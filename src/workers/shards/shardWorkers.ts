@@ -47,6 +47,7 @@ export function shardProcessor(o: ShardWorkerOptions, cache: ShardContextCache) 
       const keys = stateKeys(p.folder);
       const [{ context, data }, global] = await Promise.all([cache.shard(p.jobId, p.attempt, p.shards, p.shard), readState(o.store, keys.global)]);
       const model = context.model(p.phase);
+      const started = performance.now();
       const result = await trainShardRound({
         model,
         data,
@@ -56,22 +57,25 @@ export function shardProcessor(o: ShardWorkerOptions, cache: ShardContextCache) 
         ...(context.transformBatch ? { transformBatch: context.transformBatch } : {}),
         ...(p.schedule ? { onEpochStart: (epoch: number) => applySchedule(model, epoch, p.schedule!) } : {}),
       });
+      const trainMs = performance.now() - started;
       await writeState(o.store, keys.shard(p.shard), result.state);
       const { state: _state, ...summary } = result;
-      return summary;
+      return { ...summary, trainMs };
     });
 }
 
 export function roundProcessor(o: Pick<ShardWorkerOptions, 'store'>) {
   return async (job: Job<RoundJobPayload>): Promise<RoundSummary> => {
     const p = job.data as unknown as RoundPayload;
+    const started = performance.now();
     const keys = stateKeys(p.folder);
     const summaries = Object.values(await job.getChildrenValues<ShardSummary>());
     if (summaries.length !== p.shards) throw new Error(`round ${p.round} of job ${p.jobId} has ${summaries.length} shard results, ${p.shards} expected`);
     const results: ShardRoundResult[] = await Promise.all(summaries.map(async (s) => ({ ...s, state: await readState(o.store, keys.shard(s.shard)) })));
     const outcome = mergeRound(results, p.merge);
-    await writeState(o.store, keys.merged, outcome.merged);
-    return { shards: outcome.shards };
+    const stateBytes = await writeState(o.store, keys.merged, outcome.merged);
+    const trainMs = new Map(summaries.map((s) => [s.shard, s.trainMs]));
+    return { shards: outcome.shards.map((s) => ({ ...s, trainMs: trainMs.get(s.shard) ?? 0 })), mergeMs: performance.now() - started, stateBytes };
   };
 }
 

@@ -1,0 +1,141 @@
+// Data-parallel scaling on this machine: QAT training of the zoo mlp and cnn on MNIST, one process
+// (plain Trainer) against 1 and 2 shard worker processes running BullMQ rounds, at one or more
+// sync_every values. Prints samples/s, speed-up, scaling efficiency, time per round spent outside
+// training (synchronisation), and a projection of the efficiency at 8 and 32 workers from the measured
+// per-round costs.
+//   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 64] [--batch 128] [--sync-every 8] [--workers 1,2]
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { prepareQat } from '../src/core/qat/prepare.js';
+import { RoundTrainer, shardTrainerSpec } from '../src/core/train/dataParallel.js';
+import { Trainer, type TrainerOptions } from '../src/core/train/trainer.js';
+import { selectBackend } from '../src/engine/backend.js';
+import { closeRedis, createRedis } from '../src/queue/connection.js';
+import { QUEUE_NAMES } from '../src/queue/names.js';
+import { roundFlows } from '../src/queue/roundFlows.js';
+import { LocalDiskStore } from '../src/storage/localDiskStore.js';
+import { distributedDataParallel, type RoundStats } from '../src/workers/shards/distributedRunner.js';
+import { benchData, benchModel, QAT } from './ddpWorker.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'mlp,cnn' },
+    train: { type: 'string', default: '8000' },
+    steps: { type: 'string', default: '64' },
+    batch: { type: 'string', default: '128' },
+    'sync-every': { type: 'string', default: '8' },
+    workers: { type: 'string', default: '1,2' },
+  },
+});
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TRAIN = Number(values.train);
+const STEPS = Number(values.steps);
+const BATCH = Number(values.batch);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+await selectBackend('wasm');
+const data = benchData(TRAIN);
+const options = (syncEvery: number): TrainerOptions => ({ task: 'classification', batchSize: BATCH, optimizer: { kind: 'adam' }, lr: { lr: 1e-4 }, seed: 0 });
+
+async function plain(model: string): Promise<number> {
+  const m = prepareQat(benchModel(model), QAT).model;
+  const t = new Trainer(m, data.train, options(0));
+  await t.fit({ epochs: 1, maxSteps: 4 }); // warm-up
+  const started = performance.now();
+  await t.fit({ epochs: 100, maxSteps: STEPS });
+  const s = (performance.now() - started) / 1000;
+  t.dispose();
+  m.dispose();
+  return (STEPS * BATCH) / s;
+}
+
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ddpWorker.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+async function distributed(model: string, workers: number, syncEvery: number) {
+  const prefix = `bench-ddp-${process.pid}-${Date.now().toString(36)}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'qat-ddp-'));
+  const env = { QUEUE_PREFIX: prefix, DATA_DIR: dir, MODEL: model, TRAIN: String(TRAIN), REDIS_URL };
+  const children = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
+  const redis = createRedis(REDIS_URL, { role: 'worker' });
+  const flows = await roundFlows({ connection: redis, prefix });
+  const stats: RoundStats[] = [];
+  const m = prepareQat(benchModel(model), QAT).model;
+  try {
+    const dp = distributedDataParallel({ jobId: 'bench', attempt: 1, shards: workers, syncEvery, store: new LocalDiskStore(dir), flows, merge: { activationObserver: 'ema' }, onRound: (s) => stats.push(s) });
+    const opts = options(syncEvery);
+    const trainer = new RoundTrainer(m, data.train, opts, {
+      shards: workers,
+      syncEvery,
+      runner: dp.runnerFor({ phase: 'TRAINING_QAT', model: m, data: data.train, spec: shardTrainerSpec(opts, workers) }),
+    });
+    await trainer.fit({ epochs: 100, maxSteps: syncEvery }); // warm-up: workers load data and build models
+    stats.length = 0;
+    const started = performance.now();
+    await trainer.fit({ epochs: 100, maxSteps: STEPS });
+    const seconds = (performance.now() - started) / 1000;
+    const mean = (f: (s: RoundStats) => number) => stats.reduce((a, s) => a + f(s), 0) / stats.length;
+    return {
+      samplesPerS: (trainer.step - syncEvery) * BATCH / seconds,
+      rounds: stats.length,
+      roundMs: mean((s) => s.totalMs),
+      trainMs: mean((s) => s.maxTrainMs),
+      syncMs: mean((s) => s.totalMs - s.maxTrainMs),
+      mergeMs: mean((s) => s.mergeMs),
+      stateBytes: stats[0]?.stateBytes ?? 0,
+    };
+  } finally {
+    m.dispose();
+    for (const c of children) c.kill('SIGTERM');
+    await flows.close();
+    for (const name of [QUEUE_NAMES.shards, QUEUE_NAMES.rounds]) {
+      const q = new Queue(name, { connection: redis, prefix });
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
+    await closeRedis(redis);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rows: string[] = [];
+for (const model of values.model!.split(',')) {
+  const single = await plain(model);
+  console.log(JSON.stringify({ model, mode: 'one process', samples_per_s: Math.round(single) }));
+  for (const syncEvery of values['sync-every']!.split(',').map(Number)) {
+    const byWorkers = new Map<number, Awaited<ReturnType<typeof distributed>>>();
+    for (const w of values.workers!.split(',').map(Number)) {
+      const r = await distributed(model, w, syncEvery);
+      byWorkers.set(w, r);
+      console.log(JSON.stringify({ model, sync_every: syncEvery, workers: w, samples_per_s: Math.round(r.samplesPerS), ...r }));
+    }
+    const one = byWorkers.get(1);
+    for (const [w, r] of byWorkers) {
+      const speedup = one ? r.samplesPerS / one.samplesPerS : Number.NaN;
+      // Projection: per-sample training cost stays as measured; a round at N shards trains syncEvery·batch/N
+      // samples per shard and pays the sync measured here, with the merge and the state traffic growing
+      // linearly in N (each shard's state is read once by the merge).
+      const perShardMerge = r.mergeMs / w;
+      const fixedSync = Math.max(0, r.syncMs - r.mergeMs);
+      const computeAt = (n: number) => (r.trainMs * w) / n;
+      const effAt = (n: number) => computeAt(n) / (computeAt(n) + fixedSync + perShardMerge * n);
+      rows.push(
+        `| ${model} | ${syncEvery} | ${w} | ${Math.round(r.samplesPerS)} | ${(r.samplesPerS / single).toFixed(2)}× | ${speedup.toFixed(2)}× | ${((speedup / w) * 100).toFixed(0)}% | ${r.roundMs.toFixed(0)} | ${r.syncMs.toFixed(0)} | ${r.mergeMs.toFixed(0)} | ${(r.stateBytes / 1024).toFixed(0)} KB | ${(effAt(8) * 100).toFixed(0)}% / ${(effAt(32) * 100).toFixed(0)}% |`,
+      );
+    }
+  }
+}
+console.log(`\nbatch ${BATCH} (global), ${STEPS} timed steps after a warm-up round, MNIST ${TRAIN} train samples, WASM, one thread per process`);
+console.log('| model | sync_every | workers | samples/s | vs one process | vs 1 worker | efficiency | round ms | sync ms/round | merge ms | state | projected efficiency 8 / 32 workers |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(r);
