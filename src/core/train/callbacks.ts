@@ -28,6 +28,23 @@ export interface EpochLog {
   valMae?: number;
 }
 
+export interface ShardLog {
+  shard: number;
+  /** The shard's epoch (0-based) and batches done in it. */
+  epoch: number;
+  batchInEpoch: number;
+  /** This round: samples trained and their mean loss. */
+  samples: number;
+  loss: number;
+}
+
+export interface RoundLog {
+  /** 0-based over the phase. */
+  round: number;
+  steps: number;
+  shards: ShardLog[];
+}
+
 export interface TrainCallbacks {
   /**
    * Before the first batch of an epoch; where QAT schedules freeze observers or batch-norm statistics.
@@ -39,4 +56,6 @@ export interface TrainCallbacks {
   onEpochEnd?(log: EpochLog): void | Promise<void>;
   /** Data-parallel training: one shard's own epoch means (the merged epoch goes to onEpochEnd). */
   onShardEpochEnd?(shard: number, log: EpochLog): void | Promise<void>;
+  /** Data-parallel training: after each merged round, where every shard stands (before onStepEnd). */
+  onRoundEnd?(round: RoundLog): void | Promise<void>;
 }

@@ -296,6 +296,11 @@ export class RoundTrainer {
       this.sums.samples += samples;
       this.sums.batches += roundSteps;
       const metric = metricSum / samples;
+      await cb.onRoundEnd?.({
+        round: this.roundCount - 1,
+        steps: roundSteps,
+        shards: outcome.shards.map((s) => ({ shard: s.shard, epoch: s.progress.cursor.epoch, batchInEpoch: s.progress.cursor.batchInEpoch, samples: s.samples, loss: s.lossSum / s.samples })),
+      });
       await cb.onStepEnd?.({
         epoch,
         step: this.stepCount,
