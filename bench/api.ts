@@ -14,7 +14,10 @@
 // stops the worker (SIGTERM), marks the submitted jobs CANCELLED, closes the app, deletes the prefix's
 // Redis keys and the temporary directory.
 //
-//   npx tsx bench/api.ts [--duration 10] [--connections 32]
+//   npx tsx bench/api.ts [--duration 10] [--connections 32] [--worker-root DIR]
+//
+// --worker-root runs the training worker from another checkout of the project (e.g. a stable snapshot
+// made with `git archive`, while this tree is being edited); the API measured is always this tree's.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -59,6 +62,7 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
+    'worker-root': { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -154,10 +158,11 @@ async function main(): Promise<void> {
     rows.push(await measure('status', { url: statusUrl, headers }));
 
     worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+      ...(args['worker-root'] ? { cwd: path.resolve(args['worker-root']) } : {}),
       env: { ...env, TRAINING_BACKEND: 'wasm' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    const until = Date.now() + 60_000;
+    const until = Date.now() + 180_000; // generous: a busy machine makes the worker slow to start
     for (;;) {
       const job = await call('GET', `/v1/jobs/${longJob}`);
       if (job.status === 'RUNNING' && (job.progress as { epoch?: number }).epoch) break;

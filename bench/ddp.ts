@@ -4,6 +4,10 @@
 // training (synchronisation), and a projection of the efficiency at 8 and 32 workers from the measured
 // per-round costs.
 //   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 64] [--batch 128] [--sync-every 8] [--workers 1,2]
+//   npm run bench:ddp -- --convergence [--model cnn] [--sync-every 4,8,16]
+// --convergence instead trains the whole comparison (3 float + 2 QAT epochs, MNIST 8,000 / 2,000) in
+// one process and in 2 shards (rounds in this process: the same arithmetic as over BullMQ) and prints
+// the int8 accuracies, the convergence side of choosing sync_every.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
+import { compareQuantization } from '../src/core/pipeline/compare.js';
+import { localDataParallel } from '../src/core/pipeline/localDataParallel.js';
 import { prepareQat } from '../src/core/qat/prepare.js';
 import { RoundTrainer, shardTrainerSpec } from '../src/core/train/dataParallel.js';
 import { Trainer, type TrainerOptions } from '../src/core/train/trainer.js';
@@ -30,6 +36,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '128' },
     'sync-every': { type: 'string', default: '8' },
     workers: { type: 'string', default: '1,2' },
+    convergence: { type: 'boolean', default: false },
   },
 });
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -106,6 +113,38 @@ async function distributed(model: string, workers: number, syncEvery: number) {
     await closeRedis(redis);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function convergence(model: string, syncEvery: number | null): Promise<number> {
+  const mnist = benchData(TRAIN);
+  const m = benchModel(model);
+  const r = await compareQuantization(m, mnist.train, mnist.test, {
+    task: 'classification',
+    floatEpochs: 3,
+    qatEpochs: 2,
+    batchSize: BATCH,
+    optimizer: { kind: 'adam' },
+    lr: 1e-3,
+    qatLr: 1e-4,
+    seed: 0,
+    calibration: { samples: 1000, observer: 'minmax' },
+    ...(syncEvery ? { dataParallel: localDataParallel({ shards: 2, syncEvery, merge: { activationObserver: 'ema' } }) } : {}),
+  });
+  r.qatModel.dispose();
+  m.dispose();
+  return r.qat.int8Reference.accuracy!;
+}
+
+if (values.convergence) {
+  for (const model of values.model!.split(',')) {
+    const single = await convergence(model, null);
+    console.log(JSON.stringify({ model, mode: 'one process', int8_accuracy: single }));
+    for (const syncEvery of values['sync-every']!.split(',').map(Number)) {
+      const acc = await convergence(model, syncEvery);
+      console.log(JSON.stringify({ model, shards: 2, sync_every: syncEvery, int8_accuracy: acc, delta_points: Math.round((acc - single) * 1000) / 10 }));
+    }
+  }
+  process.exit(0);
 }
 
 const rows: string[] = [];

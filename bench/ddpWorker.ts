@@ -10,7 +10,7 @@ import { LocalDiskStore } from '../src/storage/localDiskStore.js';
 import { startShardWorkers } from '../src/workers/shards/shardWorkers.js';
 import { loadMnist } from '../tests/support/datasets.js';
 
-export const benchData = (train: number) => loadMnist({ train, test: 1000, seed: 0 });
+export const benchData = (train: number) => loadMnist({ train, test: 2000, seed: 0 });
 export const benchModel = (name: string): LayersModel => buildModel(name as ModelName, { inputShape: [28, 28, 1], classes: 10, seed: 0 });
 export const QAT = { weightBits: 8, activationBits: 8, perChannel: true };
 
