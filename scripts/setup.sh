@@ -21,6 +21,18 @@ if [ "${CI:-}" = "true" ] || [ ! -f node_modules/.package-lock.json ] || [ packa
   npm ci --no-audit --no-fund
 fi
 
+# 1b. Chromium for the dashboard's browser tests (tests/ui drive Debian's chromium through playwright-core:
+# Playwright's own browser download is not reachable here). Installed when missing and this runs as root
+# with apt (CI does); otherwise skipped quietly, and those tests then fail saying how to install it.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing chromium (Debian package) for the browser tests"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || log "warning: could not install chromium; the browser tests (tests/ui) will fail until it is installed"
+  fi
+fi
+
 # 2. Prisma client and compiled JavaScript for the `qat` binary.
 log "generating the Prisma client and compiling"
 npm run --silent build

@@ -12,6 +12,7 @@ import { registerOpenApi } from './plugins/openapi.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerQueueBoard } from './plugins/queueBoard.js';
 import { registerRateLimit } from './plugins/rateLimit.js';
+import { registerUi } from './plugins/ui.js';
 import { registerProblemHandlers } from './problem.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
 import { healthRoutes } from './routes/health.js';
@@ -43,6 +44,7 @@ async function appPlugin(fastify: FastifyInstance, deps: ApiDeps): Promise<void>
   await registerOpenApi(fastify, { version: deps.version, docsEnabled: deps.config.docsEnabled });
   registerMetrics(fastify, deps);
   await registerQueueBoard(fastify, deps);
+  await registerUi(fastify);
 
   await fastify.register(healthRoutes, { deps });
   await fastify.register(

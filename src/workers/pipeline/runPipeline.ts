@@ -5,14 +5,13 @@ import { createHash } from 'node:crypto';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import * as tf from '../../core/tf.js';
 import { type CheckpointOptions, type CompareCheckpoint, decodeCheckpoint, encodeCheckpoint } from '../../core/pipeline/checkpoint.js';
-import { compareQuantization, type PhaseHistory } from '../../core/pipeline/compare.js';
-import { withLogitsHead } from '../../core/pipeline/logitsHead.js';
+import { type CompareDataParallel, compareQuantization, type PhaseHistory } from '../../core/pipeline/compare.js';
+import { localDataParallel } from '../../core/pipeline/localDataParallel.js';
 import { datasetLength } from '../../core/train/dataset.js';
-import { augmentationFor } from '../../data/index.js';
-import { buildRunReport, type RunReport } from '../../export/report/index.js';
+import { buildRunReport, renderReportHtml, type RunReport } from '../../export/report/index.js';
 import type { RunConfig } from '../../services/runConfig.js';
 import { deploy } from './deploy.js';
-import { prepareData } from './prepareData.js';
+import { type PreparedPipeline, preparePipeline } from './preparePipeline.js';
 import type { ArtifactRecord, ArtifactSink, PipelineCheckpoints, PipelineData, PipelineModel, PipelineProgress } from './types.js';
 
 export interface PipelineInputs {
@@ -26,11 +25,8 @@ export interface PipelineInputs {
   signal?: AbortSignal;
   /** Checkpoint/resume of the training phases (workers); absent = none taken (`qat run`). */
   checkpoints?: PipelineCheckpoints;
-}
-
-/** The defaults that depend on the model: a trained model is not retrained or re-standardised unless asked. */
-export function resolveModelDefaults(config: RunConfig, hasWeights: boolean): RunConfig & { epochs: number; standardize: boolean } {
-  return { ...config, epochs: config.epochs ?? (hasWeights ? 0 : 3), standardize: config.standardize ?? !hasWeights };
+  /** Trains data-parallel when config.shards > 1: how rounds run (BullMQ flows for jobs, in turn for `qat run`). */
+  dataParallel?: (prepared: PreparedPipeline) => CompareDataParallel;
 }
 
 const phaseReport = (h: PhaseHistory, samplesPerS: number | undefined): NonNullable<RunReport['train']['float']> => ({
@@ -57,6 +53,10 @@ async function saveQatModel(model: LayersModel, sink: ArtifactSink): Promise<voi
     }),
   );
 }
+
+/** Without workers, the shards of a round train one after another in this process (same arithmetic). */
+const localShards = (p: PreparedPipeline): CompareDataParallel =>
+  localDataParallel({ shards: p.config.shards, syncEvery: p.config.sync_every, merge: { activationObserver: 'ema' }, transformBatch: () => p.transformBatch });
 
 /** The comparison's checkpoint options for the caller's byte-level ones: a checkpoint is tied to the run's
  *  configuration, data and model, and one that cannot be read is reported and ignored (training starts afresh). */
@@ -92,9 +92,7 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
       return record;
     },
   };
-  const config = resolveModelDefaults(i.config, i.model.hasWeights);
-  const prepared = prepareData(i.data, config, config.standardize);
-  const head = await withLogitsHead(i.model.model);
+  const { config, prepared, head, transformBatch } = await preparePipeline(i.data, i.model, i.config);
   try {
     const quant = await compareQuantization(head.model, prepared.train, prepared.test, {
       task: i.data.task,
@@ -109,15 +107,12 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
       calibration: { samples: config.calibration_samples, observer: config.observer },
       ...(prepared.validation ? { validation: prepared.validation } : {}),
       ...(config.patience > 0 ? { earlyStopping: { patience: config.patience } } : {}),
-      transformBatch: augmentationFor(
-        prepared.train.sampleShape,
-        { shift: config.augment_shift, flip: config.augment_flip ? 'horizontal' : false, noise: config.augment_noise },
-        config.seed,
-      ),
+      transformBatch,
       onPhase: (p) => i.progress.phase(p),
       callbacks: i.progress.callbacks,
       ...(i.signal ? { signal: i.signal } : {}),
       ...(i.checkpoints ? { checkpoint: checkpointOptions(i.checkpoints, i, config) } : {}),
+      ...(config.shards > 1 ? { dataParallel: (i.dataParallel ?? localShards)({ config, prepared, head, transformBatch }) } : {}),
     });
     try {
       i.progress.phase('EXPORTING');
@@ -167,6 +162,7 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
         train: { float: phaseReport(quant.float.training, quant.float.samplesPerS), qat: phaseReport(quant.qat.training, quant.qat.samplesPerS) },
       });
       await i.sink.write('report.json', 'report', `${JSON.stringify(report, null, 2)}\n`);
+      await i.sink.write('report.html', 'report-html', renderReportHtml(report));
       return report;
     } finally {
       quant.qatModel.dispose();
