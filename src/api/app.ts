@@ -11,7 +11,7 @@ import { requireApiKey } from './plugins/auth.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerQueueBoard } from './plugins/queueBoard.js';
-import { registerRateLimit } from './plugins/rateLimit.js';
+import { authFailureLimiter, registerRateLimit } from './plugins/rateLimit.js';
 import { registerUi } from './plugins/ui.js';
 import { registerProblemHandlers } from './problem.js';
 import { apiKeyRoutes } from './routes/apiKeys.js';
@@ -49,7 +49,7 @@ async function appPlugin(fastify: FastifyInstance, deps: ApiDeps): Promise<void>
   await fastify.register(healthRoutes, { deps });
   await fastify.register(
     async (v1) => {
-      requireApiKey(v1, deps.apiKeys);
+      requireApiKey(v1, deps.apiKeys, authFailureLimiter(v1, deps));
       await registerRateLimit(v1, deps);
       await v1.register(apiKeyRoutes, { deps });
       // Uploads: file bytes are counted against MAX_UPLOAD_BYTES by the blob store as they stream in;

@@ -43,7 +43,7 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('Run a queue worker (drains and deregisters on SIGTERM/SIGINT).')
+    .description('Run a queue worker (on SIGTERM/SIGINT it hands running jobs over to other workers, drains and deregisters).')
     .option('--healthcheck', 'exit 0 if a worker on this host is registered and beating, 1 otherwise (for container health checks)')
     .action(async (opts: { healthcheck?: boolean }) => {
       const config = loadConfig();
@@ -76,13 +76,15 @@ export function buildProgram(): Command {
           webhooks: webhookWorkerOptions(config, db),
           trainer: trainingRuntime.trainer,
           reaper: trainingRuntime.reaper,
+          shards: trainingRuntime.shards,
         },
         log,
       ).catch(async (err: unknown) => {
         await trainingRuntime.close();
         throw err;
       });
-      onShutdownSignal(log, config.shutdownTimeoutMs, async () => {
+      // Running training attempts get JOB_SHUTDOWN_GRACE_MS to hand their jobs over, the rest SHUTDOWN_TIMEOUT_MS.
+      onShutdownSignal(log, config.jobShutdownGraceMs + config.shutdownTimeoutMs, async () => {
         await worker.stop();
         await trainingRuntime.close();
       });

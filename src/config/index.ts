@@ -23,8 +23,16 @@ export interface Config {
   readonly workerConcurrency: number;
   /** A PREPARING/RUNNING job whose heartbeat is older than this is taken back from its (lost) worker. */
   readonly jobHeartbeatTimeoutMs: number;
-  /** Attempts a job gets when its workers are lost; after the last it fails with WORKER_LOST. */
+  /** Failed or lost attempts a job may have (hand-overs do not count); the last one fails it with its cause's code. */
   readonly jobMaxAttempts: number;
+  /** First delay before retrying an attempt that failed for an infrastructure reason; doubled for each further failure. */
+  readonly jobRetryBackoffMs: number;
+  /** How long a stopping worker waits for its training processes to checkpoint and hand their jobs over. */
+  readonly jobShutdownGraceMs: number;
+  /** Mid-epoch checkpoint period of a training job (epoch and phase ends are always checkpointed). */
+  readonly jobCheckpointIntervalMs: number;
+  /** BullMQ lock of a data-parallel shard job: a worker that dies mid-shard gives it back to the others after about this long. */
+  readonly shardLockMs: number;
   /** Largest JSON request body accepted (uploads have their own limit). */
   readonly bodyLimitBytes: number;
   /** How long a draining process waits for in-flight work before it exits anyway. */
@@ -52,6 +60,9 @@ export interface Config {
   /** Requests per API key per rate-limit window on /v1 routes; 0 turns the limit off. */
   readonly rateLimitMax: number;
   readonly rateLimitWindowMs: number;
+  /** Requests with a missing or invalid API key one client address may make per window before its /v1 requests get 429; 0 turns the limit off. */
+  readonly authFailureMax: number;
+  readonly authFailureWindowMs: number;
   /** Serve Prometheus metrics at GET /metrics (unauthenticated: keep it on the internal network). */
   readonly metricsEnabled: boolean;
   /** Bearer (or HTTP basic password) that opens Bull Board at /admin/queues; null = board not mounted. */
@@ -87,6 +98,10 @@ const spec = {
   WORKER_CONCURRENCY: { default: '1', parse: (r) => integer(r, 1, 64) } as VarSpec<number>,
   JOB_HEARTBEAT_TIMEOUT_MS: { default: '60000', parse: (r) => integer(r, 1000, 3_600_000) } as VarSpec<number>,
   JOB_MAX_ATTEMPTS: { default: '3', parse: (r) => integer(r, 1, 20) } as VarSpec<number>,
+  JOB_RETRY_BACKOFF_MS: { default: '5000', parse: (r) => integer(r, 10, 3_600_000) } as VarSpec<number>,
+  JOB_SHUTDOWN_GRACE_MS: { default: '30000', parse: (r) => integer(r, 0, 3_600_000) } as VarSpec<number>,
+  JOB_CHECKPOINT_INTERVAL_MS: { default: '60000', parse: (r) => integer(r, 1000, 86_400_000) } as VarSpec<number>,
+  SHARD_LOCK_MS: { default: '30000', parse: (r) => integer(r, 1000, 3_600_000) } as VarSpec<number>,
   BODY_LIMIT: { default: '1mb', parse: (r) => byteSize(r, 1024, 2 ** 30) } as VarSpec<number>,
   SHUTDOWN_TIMEOUT_MS: { default: '10000', parse: (r) => integer(r, 100, 600_000) } as VarSpec<number>,
   READINESS_TIMEOUT_MS: { default: '2000', parse: (r) => integer(r, 50, 60_000) } as VarSpec<number>,
@@ -101,6 +116,8 @@ const spec = {
   MAX_MODEL_PARAMS: { default: '50000000', parse: (r) => integer(r, 1, 2_000_000_000) } as VarSpec<number>,
   RATE_LIMIT_MAX: { default: '600', parse: (r) => integer(r, 0, 1_000_000) } as VarSpec<number>,
   RATE_LIMIT_WINDOW_MS: { default: '60000', parse: (r) => integer(r, 100, 86_400_000) } as VarSpec<number>,
+  AUTH_FAILURE_MAX: { default: '100', parse: (r) => integer(r, 0, 1_000_000) } as VarSpec<number>,
+  AUTH_FAILURE_WINDOW_MS: { default: '60000', parse: (r) => integer(r, 100, 86_400_000) } as VarSpec<number>,
   METRICS_ENABLED: { default: 'true', parse: boolean } as VarSpec<boolean>,
   ADMIN_API_KEY: {
     default: '',
@@ -140,6 +157,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, c
     workerConcurrency: v.WORKER_CONCURRENCY,
     jobHeartbeatTimeoutMs: v.JOB_HEARTBEAT_TIMEOUT_MS,
     jobMaxAttempts: v.JOB_MAX_ATTEMPTS,
+    jobRetryBackoffMs: v.JOB_RETRY_BACKOFF_MS,
+    jobShutdownGraceMs: v.JOB_SHUTDOWN_GRACE_MS,
+    jobCheckpointIntervalMs: v.JOB_CHECKPOINT_INTERVAL_MS,
+    shardLockMs: v.SHARD_LOCK_MS,
     bodyLimitBytes: v.BODY_LIMIT,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     readinessTimeoutMs: v.READINESS_TIMEOUT_MS,
@@ -154,6 +175,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, c
     maxModelParams: v.MAX_MODEL_PARAMS,
     rateLimitMax: v.RATE_LIMIT_MAX,
     rateLimitWindowMs: v.RATE_LIMIT_WINDOW_MS,
+    authFailureMax: v.AUTH_FAILURE_MAX,
+    authFailureWindowMs: v.AUTH_FAILURE_WINDOW_MS,
     metricsEnabled: v.METRICS_ENABLED,
     adminApiKey: v.ADMIN_API_KEY,
   };

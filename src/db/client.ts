@@ -1,6 +1,7 @@
 // The Prisma client of the service, on node-postgres through the driver adapter (Prisma 7 has no
 // Rust query engine). Every other layer reaches the database through repositories built on this.
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { DependencyUnavailableError } from '../errors/index.js';
 import { PrismaClient } from './generated/client.js';
 
@@ -17,9 +18,15 @@ export function mapDbError(err: unknown): unknown {
   return unreachable ? new DependencyUnavailableError('postgres', conciseMessage(err), { cause: err }) : err;
 }
 
+/** node-postgres's pool under each client: the repositories' hot reads use it directly (see sqlPool). */
+const pools = new WeakMap<object, pg.Pool>();
+
 export function createDb(databaseUrl: string, options: { poolSize?: number } = {}) {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
-  return new PrismaClient({ adapter }).$extends({
+  // The client owns the pool: $disconnect ends it (and idle connections never hold a process open,
+  // should it end before Prisma ever connected).
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10, allowExitOnIdle: true });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const db = new PrismaClient({ adapter }).$extends({
     query: {
       async $allOperations({ args, query }) {
         try {
@@ -30,9 +37,20 @@ export function createDb(databaseUrl: string, options: { poolSize?: number } = {
       },
     },
   });
+  pools.set(db, pool);
+  return db;
 }
 
 export type Db = ReturnType<typeof createDb>;
+
+/**
+ * The client's node-postgres pool, for the few reads on the request path where Prisma's per-query work
+ * (≈ 250 µs of CPU against ≈ 70 µs for the same SQL on node-postgres, measured for GET /v1/jobs/{id})
+ * dominates; everything else goes through Prisma. Callers map errors with mapDbError.
+ */
+export function sqlPool(db: Db): pg.Pool | undefined {
+  return pools.get(db);
+}
 
 /** Round-trips a trivial query; used by readiness checks. Failures become one readable line. */
 export async function pingDb(db: Db): Promise<void> {

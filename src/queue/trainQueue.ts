@@ -5,7 +5,8 @@ import { QUEUE_NAMES, type TrainJobPayload } from './names.js';
 import { createQueue, type QueueContext } from './queues.js';
 
 export interface TrainQueue {
-  enqueue(payload: TrainJobPayload): Promise<void>;
+  /** Queues the attempt; with `delayMs` a worker takes it no sooner than that (a retry's backoff). */
+  enqueue(payload: TrainJobPayload, options?: { delayMs?: number }): Promise<void>;
   /** Drops an attempt that no worker has taken yet; false if it is running or gone. */
   removeWaiting(payload: TrainJobPayload): Promise<boolean>;
   close(): Promise<void>;
@@ -18,8 +19,8 @@ export function trainQueue(ctx: QueueContext, onError: (err: Error) => void = ()
   // The connection is shared and reconnects by itself; errors are the owner's to log, not an unhandled event.
   queue.on('error', onError);
   return {
-    async enqueue(payload) {
-      await queue.add('train', payload, { jobId: trainJobId(payload) });
+    async enqueue(payload, options = {}) {
+      await queue.add('train', payload, { jobId: trainJobId(payload), ...(options.delayMs && options.delayMs > 0 ? { delay: Math.round(options.delayMs) } : {}) });
     },
     async removeWaiting(payload) {
       const job = await queue.getJob(trainJobId(payload));

@@ -7,9 +7,11 @@
 // needs no extra connection per stream and survives API restarts (clients resume with Last-Event-ID).
 // A NOTIFY fired by the writers could replace the timer later without changing this contract.
 //
-// Known limit: ids come from one bigserial, assigned at insert and not at commit, so two writers of the
-// same job committing out of id order (rare: a worker's progress racing an API cancel) could let the
-// cursor pass an event that became visible late.
+// Commit order: ids come from one bigserial, assigned at insert and not at commit, so two writers of the
+// same job could commit out of id order and a cursor past the later id would skip the earlier one. Every
+// transaction that inserts a job's events first takes an advisory lock keyed by the job
+// (src/db/jobRepository.ts, lockJobEvents), so one job's events get their ids in commit order and the
+// cursor can trust that everything below the last id it saw is already visible.
 import type { JobRepository, StoredEvent } from '../db/jobRepository.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import { isTerminal, JOB_STATUSES, type JobStatusName } from './jobLifecycle.js';

@@ -8,7 +8,9 @@ export type { StoredJob, StoredTransition };
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { TrainQueue } from '../queue/trainQueue.js';
 import type { BlobStore } from '../storage/blobStore.js';
+import { submitCompatibilityProblems } from './jobCompatibility.js';
 import { isTerminal, type JobStatusName, sourcesOf } from './jobLifecycle.js';
+import { checkpointKey } from './jobRuns.js';
 import { decodePageToken, encodePageToken } from './pageToken.js';
 import { resolveRunConfig, type RunConfig } from './runConfig.js';
 
@@ -71,13 +73,16 @@ export class JobService {
     return result;
   }
 
+  /** The model and dataset exist for the tenant and fit each other (422 naming `model_id` with MODEL_INCOMPATIBLE otherwise). */
   private async checkInputs(tenantId: string, body: SubmitJob, config: RunConfig): Promise<void> {
-    const exists = await this.deps.jobs.inputsExist(tenantId, body.model_id, body.dataset_id);
+    const { model, dataset } = await this.deps.jobs.submitInputs(tenantId, body.model_id, body.dataset_id);
     const missing = [
-      ...(exists.model ? [] : [{ field: 'model_id', reason: `no model ${body.model_id} (upload it with POST /v1/models)` }]),
-      ...(exists.dataset ? [] : [{ field: 'dataset_id', reason: `no dataset ${body.dataset_id} (upload it with POST /v1/datasets)` }]),
+      ...(model ? [] : [{ field: 'model_id', reason: `no model ${body.model_id} (upload it with POST /v1/models)` }]),
+      ...(dataset ? [] : [{ field: 'dataset_id', reason: `no dataset ${body.dataset_id} (upload it with POST /v1/datasets)` }]),
     ];
-    if (missing.length) throw new ValidationError(missing);
+    if (missing.length || !model || !dataset) throw new ValidationError(missing);
+    const problems = submitCompatibilityProblems(model, dataset, config);
+    if (problems.length) throw new ValidationError(problems, undefined, 'MODEL_INCOMPATIBLE');
     await this.deps.checkCompatibility?.(tenantId, body.model_id, body.dataset_id, config);
   }
 
@@ -98,9 +103,9 @@ export class JobService {
   }
 
   async get(tenantId: string, id: string): Promise<{ job: StoredJob; transitions: StoredTransition[] }> {
-    const job = await this.deps.jobs.find(tenantId, id);
-    if (!job) throw new NotFoundError('job', id);
-    return { job, transitions: await this.deps.jobs.transitions(id) };
+    const found = await this.deps.jobs.findWithTransitions(tenantId, id);
+    if (!found) throw new NotFoundError('job', id);
+    return found;
   }
 
   async list(tenantId: string, q: ListJobsQuery): Promise<{ items: StoredJob[]; next_page_token: string | null }> {
@@ -142,7 +147,9 @@ export class JobService {
   async retry(tenantId: string, id: string): Promise<StoredJob> {
     const { job } = await this.get(tenantId, id);
     if (job.status !== 'FAILED' && job.status !== 'CANCELLED') throw new ConflictError(`only a FAILED or CANCELLED job can be retried; job ${id} is ${job.status}`, 'JOB_NOT_RETRYABLE');
-    const moved = await this.deps.jobs.transition(id, { to: 'QUEUED', from: ['FAILED', 'CANCELLED'], nextAttempt: true, error: null, phase: null, message: 'retry requested' });
+    // A retry starts afresh: no checkpoint of the earlier attempts, and a full retry budget.
+    await this.deps.store.deletePrefix(checkpointKey(id));
+    const moved = await this.deps.jobs.transition(id, { to: 'QUEUED', from: ['FAILED', 'CANCELLED'], nextAttempt: true, failures: 'reset', error: null, phase: null, message: 'retry requested' });
     if (!moved) throw new ConflictError(`job ${id} changed state; read it and try again`, 'JOB_STATE_CHANGED');
     await this.afterCreate(tenantId, moved.job);
     return moved.job;

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiKeyRepository } from '../../src/db/apiKeyRepository.js';
+import { ApiKeyService } from '../../src/services/apiKeys.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 
 let t: TestApp;
@@ -121,5 +124,77 @@ describe('database outage', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('cache of verified keys (ApiKeyService)', () => {
+  // A repository that counts lookups, over one stored key; revocation and the clock are the test's.
+  function fixture(ttlMs: number) {
+    const secret = 'S'.repeat(43);
+    const stored = {
+      id: 'key-1',
+      tenantId: 'tenant-1',
+      prefix: 'abcdef012345',
+      secretHash: createHash('sha256').update(secret).digest('hex'),
+      name: null,
+      createdAt: new Date(),
+      lastUsedAt: new Date(),
+      revokedAt: null as Date | null,
+    };
+    let lookups = 0;
+    let now = 1_000_000;
+    const repo = {
+      findByPrefix: async (prefix: string) => (lookups++, prefix === stored.prefix ? { ...stored } : null),
+      revoke: async () => ((stored.revokedAt = new Date()), true),
+      touch: async () => undefined,
+    } as unknown as ApiKeyRepository;
+    const service = new ApiKeyService(repo, { cacheTtlMs: ttlMs, now: () => now });
+    return { service, header: `Bearer qat_${stored.prefix}_${secret}`, stored, lookups: () => lookups, advance: (ms: number) => void (now += ms) };
+  }
+
+  it('answers a key verified within the TTL without a lookup, and looks it up again after', async () => {
+    const f = fixture(2000);
+    expect(f.service.cached(f.header)).toBeUndefined();
+    expect(await f.service.authenticate(f.header)).toEqual({ tenantId: 'tenant-1', keyId: 'key-1' });
+    expect(f.service.cached(f.header)).toEqual({ tenantId: 'tenant-1', keyId: 'key-1' });
+    await f.service.authenticate(f.header);
+    expect(f.lookups()).toBe(1);
+    f.advance(2001);
+    expect(f.service.cached(f.header)).toBeUndefined();
+    await f.service.authenticate(f.header);
+    expect(f.lookups()).toBe(2);
+  });
+
+  it('never serves a wrong secret from the cache, and caches no failure', async () => {
+    const f = fixture(2000);
+    await f.service.authenticate(f.header);
+    const forged = f.header.slice(0, -1) + 'T';
+    expect(f.service.cached(forged)).toBeUndefined();
+    await expect(f.service.authenticate(forged)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(f.service.authenticate(forged)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(f.lookups()).toBe(3);
+  });
+
+  it('forgets a key revoked through this process at once; one revoked elsewhere stops working within the TTL', async () => {
+    const here = fixture(2000);
+    await here.service.authenticate(here.header);
+    await here.service.revoke({ tenantId: 'tenant-1', keyId: 'key-1' }, 'key-1');
+    expect(here.service.cached(here.header)).toBeUndefined();
+    await expect(here.service.authenticate(here.header)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+
+    const elsewhere = fixture(2000);
+    await elsewhere.service.authenticate(elsewhere.header);
+    elsewhere.stored.revokedAt = new Date(); // another API process revoked it
+    expect(await elsewhere.service.authenticate(elsewhere.header)).toMatchObject({ keyId: 'key-1' });
+    elsewhere.advance(2001);
+    await expect(elsewhere.service.authenticate(elsewhere.header)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('is off with a TTL of 0', async () => {
+    const f = fixture(0);
+    await f.service.authenticate(f.header);
+    await f.service.authenticate(f.header);
+    expect(f.service.cached(f.header)).toBeUndefined();
+    expect(f.lookups()).toBe(2);
   });
 });

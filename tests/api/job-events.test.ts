@@ -209,6 +209,44 @@ describe('GET /v1/jobs/{id}/events', () => {
     expect(t.deps.jobEvents.activeStreams).toBe(0);
   });
 
+  it('metric points stored by a worker arrive as one `metric` event per batch, committed with the points', async () => {
+    const { key, jobId } = await tenantWithJob();
+    await toRunning(jobId);
+    const s = await openStream(`${base}/v1/jobs/${jobId}/events`, auth(key));
+    for (let i = 0; i < 3; i++) await nextEvent(s); // the three transitions
+    await repo.insertMetrics(jobId, [
+      { name: 'float.loss', value: 0.41, step: 12, epoch: 1 },
+      { name: 'float.acc', value: 0.88, step: 12, epoch: 1 },
+    ]);
+    const metric = await nextEvent(s);
+    expect(metric).toEqual({
+      id: expect.any(String),
+      event: 'metric',
+      data: {
+        epoch: 1,
+        points: [
+          { name: 'float.loss', value: 0.41, step: 12, epoch: 1, shard: null },
+          { name: 'float.acc', value: 0.88, step: 12, epoch: 1, shard: null },
+        ],
+        at: expect.any(String),
+      },
+    });
+    // Points of several epochs in one batch (a shard's catch-up): no common epoch.
+    await repo.insertMetrics(jobId, [
+      { name: 'qat.loss', value: 0.35, step: 30, epoch: 2, shard: 1 },
+      { name: 'qat.loss', value: 0.3, step: 40, epoch: 3, shard: 1 },
+    ]);
+    const next = await nextEvent(s);
+    expect(next.data).toEqual({ points: [{ name: 'qat.loss', value: 0.35, step: 30, epoch: 2, shard: 1 }, { name: 'qat.loss', value: 0.3, step: 40, epoch: 3, shard: 1 }], at: expect.any(String) });
+    expect(BigInt(next.id!)).toBeGreaterThan(BigInt(metric.id!));
+    // The same points as the metrics API.
+    const series = await t.app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/metrics`, headers: auth(key) });
+    expect(series.statusCode).toBe(200);
+    expect(JSON.stringify(series.json())).toMatch(/float\.loss/);
+    s.close();
+    await until(() => t.deps.jobEvents.activeStreams === 0);
+  });
+
   it('a client that disconnects mid-stream stops its poller', async () => {
     const { key, jobId } = await tenantWithJob();
     await toRunning(jobId);

@@ -1,8 +1,10 @@
 // /v1/jobs through real HTTP on the production app (real Postgres and Redis): submission with
 // defaults echoed and Location, idempotent replays, validation, reads with transitions, paging,
 // cancel/retry/delete, and tenant isolation.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/client.js';
+import { Prisma } from '../../src/db/generated/client.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { TEST_DATABASE_URL } from '../support/env.js';
 
@@ -118,5 +120,126 @@ describe('/v1/jobs', () => {
     // b cannot queue a job on a's model either.
     const cross = await t.app.inject({ method: 'POST', url: '/v1/jobs', headers: auth(b.key), payload: { ...b.body, model_id: a.body.model_id } });
     expect(cross.statusCode).toBe(422);
+  });
+});
+
+describe('POST /v1/jobs checks the model against the dataset before queueing', () => {
+  const FIXTURES = new URL('../fixtures/', import.meta.url);
+  const file = (p: string) => readFileSync(new URL(p, FIXTURES));
+  function form(parts: ({ file: Uint8Array; name: string } | { field: string; value: string })[]): FormData {
+    const f = new FormData();
+    for (const p of parts) {
+      if ('file' in p) f.append('file', new Blob([Buffer.from(p.file)]), p.name);
+      else f.append(p.field, p.value);
+    }
+    return f;
+  }
+
+  /** A tenant with model and dataset rows as the uploads record them (`info` is the models.layers document). */
+  async function rows(model: { format: string; name: string; inputShape: number[] | null; info: Record<string, unknown> }, dataset: { task: string; features: number; classes: number | null; sampleShape: number[] }) {
+    const name = uniqueName('jobs-compat');
+    const key = await createKey(name);
+    const { id: tenantId } = await db.tenant.findUniqueOrThrow({ where: { name } });
+    const info = { layers: [], output_shape: null, output_activation: null, has_weights: false, unsupported_layers: [], files: [], ...model.info };
+    const m = await db.model.create({
+      data: { tenantId, name: model.name, format: model.format, sha256: '0'.repeat(64), sizeBytes: 1n, params: 0n, layers: info, inputShape: model.inputShape ?? Prisma.JsonNull, storageKey: 'models/x/' },
+    });
+    const d = await db.dataset.create({
+      data: {
+        tenantId,
+        name: 'data',
+        format: 'npz',
+        task: dataset.task,
+        sha256: '1'.repeat(64),
+        sizeBytes: 10n,
+        samples: 100,
+        features: dataset.features,
+        classes: dataset.classes,
+        options: { parse: {}, files: [], sample_shape: dataset.sampleShape, test_samples: null },
+        storageKey: 'datasets/x/',
+      },
+    });
+    return { key, body: { model_id: m.id, dataset_id: d.id } };
+  }
+  const zooModel = (zoo: string) => ({ format: 'zoo', name: `zoo:${zoo}`, inputShape: null, info: { output_activation: 'linear', zoo: { name: zoo, width: 1 } } });
+  const imported = (inputShape: number[], out: number[], extra: Record<string, unknown> = {}) => ({
+    format: 'tfjs-layers',
+    name: 'sequential',
+    inputShape,
+    info: { output_shape: out, output_activation: 'softmax', has_weights: true, ...extra },
+  });
+  const images = (h: number, w: number) => ({ task: 'classification', features: h * w, classes: 10, sampleShape: [h, w, 1] });
+  const submit = (key: string, payload: object) => t.app.inject({ method: 'POST', url: '/v1/jobs', headers: auth(key), payload });
+  const refusal = async (key: string, payload: object) => {
+    const res = await submit(key, payload);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.json()).toMatchObject({ status: 422, code: 'MODEL_INCOMPATIBLE' });
+    return res.json().errors as { field: string; reason: string }[];
+  };
+
+  it('a real upload: zoo:cnn on the wine CSV is 422 MODEL_INCOMPATIBLE naming model_id, and nothing is queued', async () => {
+    const name = uniqueName('jobs-compat-upload');
+    const key = await createKey(name);
+    const ds = await t.app.inject({ method: 'POST', url: '/v1/datasets', headers: auth(key), payload: form([{ file: file('sklearn/wine_data.csv'), name: 'wine.csv' }, { field: 'skip_rows', value: '1' }]) });
+    expect(ds.statusCode, ds.body).toBe(201);
+    const cnn = await t.app.inject({ method: 'POST', url: '/v1/models', headers: auth(key), payload: { zoo: 'cnn' } });
+    const errors = await refusal(key, { model_id: cnn.json().id, dataset_id: ds.json().id });
+    expect(errors).toEqual([{ field: 'model_id', reason: "zoo:cnn needs image samples [height, width, channels]; this dataset's samples are [13] (use zoo:mlp)" }]);
+    const iris = await t.app.inject({
+      method: 'POST',
+      url: '/v1/models',
+      headers: auth(key),
+      payload: form([{ file: file('models/iris-keras2/model.json'), name: 'model.json' }, { file: file('models/iris-keras2/group1-shard1of1.bin'), name: 'group1-shard1of1.bin' }]),
+    });
+    expect(iris.statusCode, iris.body).toBe(201);
+    expect(await refusal(key, { model_id: iris.json().id, dataset_id: ds.json().id })).toEqual([
+      { field: 'model_id', reason: "the model takes samples of shape [4], but the dataset's samples have shape [13]" },
+    ]);
+    const { id: tenantId } = await db.tenant.findUniqueOrThrow({ where: { name } });
+    expect(await db.job.count({ where: { tenantId } })).toBe(0);
+    // The zoo mlp fits any sample shape.
+    const mlp = await t.app.inject({ method: 'POST', url: '/v1/models', headers: auth(key), payload: { zoo: 'mlp' } });
+    expect((await submit(key, { model_id: mlp.json().id, dataset_id: ds.json().id })).statusCode).toBe(202);
+  });
+
+  it('zoo:cnn on images too small for its two conv+pool stages; ds-cnn and mlp take them', async () => {
+    const small = await rows(zooModel('cnn'), images(6, 6));
+    expect(await refusal(small.key, small.body)).toEqual([{ field: 'model_id', reason: expect.stringMatching(/^zoo:cnn cannot take \[6, 6, 1\] inputs: its layer 'conv2' would have no outputs/) }]);
+    const narrow = await rows(zooModel('cnn'), images(28, 9));
+    expect((await refusal(narrow.key, narrow.body))[0]!.reason).toMatch(/'pool2' would have no outputs/);
+    for (const ok of [await rows(zooModel('cnn'), images(10, 10)), await rows(zooModel('ds-cnn'), images(3, 3)), await rows(zooModel('mlp'), images(2, 2))]) {
+      expect((await submit(ok.key, ok.body)).statusCode).toBe(202);
+    }
+  });
+
+  it('an imported model: every mismatch at once (input shape, class count, head, layers that cannot be quantized)', async () => {
+    const bad = await rows(
+      imported([28, 28, 1], [10], { output_activation: 'sigmoid', unsupported_layers: [{ name: 'lstm', class_name: 'LSTM', reason: 'recurrent layers are not supported' }] }),
+      { task: 'classification', features: 13, classes: 3, sampleShape: [13] },
+    );
+    expect(await refusal(bad.key, bad.body)).toEqual([
+      { field: 'model_id', reason: "the model takes samples of shape [28, 28, 1], but the dataset's samples have shape [13]" },
+      { field: 'model_id', reason: 'the model outputs 10 class scores, but the dataset has 3 classes' },
+      { field: 'model_id', reason: "a classifier must end in logits (linear) or softmax, this model ends in 'sigmoid'" },
+      { field: 'model_id', reason: 'layer lstm (LSTM) cannot be quantized: recurrent layers are not supported' },
+    ]);
+    const regression = await rows(imported([13], [3]), { task: 'regression', features: 13, classes: null, sampleShape: [13] });
+    expect(await refusal(regression.key, regression.body)).toEqual([{ field: 'model_id', reason: 'a regression model must output 1 value per sample, this one outputs 3' }]);
+    const fits = await rows(imported([13], [3]), { task: 'classification', features: 13, classes: 3, sampleShape: [13] });
+    expect((await submit(fits.key, fits.body)).statusCode).toBe(202);
+    // A task forced by the config changes the targets: the head is then left to the worker's check.
+    expect((await submit(fits.key, { ...fits.body, config: { task: 'regression' } })).statusCode).toBe(202);
+  });
+
+  it('an Idempotency-Key replay answers with its job even if the check would now refuse; the check runs before a new job', async () => {
+    const { key, body } = await rows(imported([13], [3]), { task: 'classification', features: 13, classes: 3, sampleShape: [13] });
+    const headers = { ...auth(key), 'idempotency-key': 'compat-1' };
+    const first = await t.app.inject({ method: 'POST', url: '/v1/jobs', headers, payload: body });
+    expect(first.statusCode).toBe(202);
+    await db.model.update({ where: { id: body.model_id }, data: { inputShape: [4] } });
+    const replay = await t.app.inject({ method: 'POST', url: '/v1/jobs', headers, payload: body });
+    expect([replay.statusCode, replay.json().id]).toEqual([202, first.json().id]);
+    expect((await submit(key, body)).statusCode).toBe(422);
   });
 });

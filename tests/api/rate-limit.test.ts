@@ -52,6 +52,21 @@ describe('rate limit per API key', () => {
     expect(res.headers['x-ratelimit-remaining']).toBe(String(MAX - 1));
   });
 
+  it('stays exact under concurrent requests of one key (increments batched per round trip)', async () => {
+    const app = await buildTestApp({ RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '5000', QUEUE_PREFIX: uniqueName('qat-rl-burst') });
+    try {
+      const key = await createKey(uniqueName('rl-burst'));
+      await list(app, key); // verified and cached: the burst below is all rate-limit work
+      const burst = await Promise.all(Array.from({ length: 12 }, () => list(app, key)));
+      expect(burst.filter((r) => r.statusCode === 200)).toHaveLength(4);
+      expect(burst.filter((r) => r.statusCode === 429)).toHaveLength(8);
+      const remaining = burst.filter((r) => r.statusCode === 200).map((r) => Number(r.headers['x-ratelimit-remaining']));
+      expect(remaining.sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('resets when the window ends', async () => {
     const key = await createKey(uniqueName('rl-reset'));
     for (let i = 0; i < MAX; i++) expect((await list(t, key)).statusCode).toBe(200);
@@ -118,6 +133,63 @@ describe('rate limit per API key', () => {
       const res = await list(off, await createKey(uniqueName('rl-off')));
       expect(res.statusCode).toBe(200);
       expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('failed authentication per client address', () => {
+  const FAILS = 3;
+  const FAIL_WINDOW_MS = 1500;
+  const bad = { authorization: `Bearer qat_000000000000_${'A'.repeat(43)}` };
+  const from = (app: TestApp, remoteAddress: string, headers: Record<string, string>) => app.app.inject({ method: 'GET', url: '/v1/api-keys', headers, remoteAddress });
+  const limited = (env: Record<string, string> = {}) =>
+    buildTestApp({ AUTH_FAILURE_MAX: String(FAILS), AUTH_FAILURE_WINDOW_MS: String(FAIL_WINDOW_MS), QUEUE_PREFIX: uniqueName('qat-af'), ...env });
+
+  it('answers 401 up to the budget, then 429 problem+json with Retry-After for every request from that address until the window ends', async () => {
+    const app = await limited();
+    try {
+      const key = await createKey(uniqueName('af-victim'));
+      for (let i = 0; i < FAILS; i++) expect((await from(app, '198.51.100.7', i % 2 ? bad : {})).statusCode).toBe(401);
+      const refused = await from(app, '198.51.100.7', bad);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED', detail: expect.stringMatching(/missing or invalid API key from this address/) });
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(Math.ceil(FAIL_WINDOW_MS / 1000));
+      // Over the budget the key is not even looked at: a right guess gets the same 429.
+      expect((await from(app, '198.51.100.7', auth(key))).statusCode).toBe(429);
+      // Other addresses are unaffected.
+      expect((await from(app, '198.51.100.8', auth(key))).statusCode).toBe(200);
+      expect((await from(app, '198.51.100.9', bad)).statusCode).toBe(401);
+      await sleep(FAIL_WINDOW_MS + 200);
+      expect((await from(app, '198.51.100.7', bad)).statusCode).toBe(401);
+      expect((await from(app, '198.51.100.7', auth(key))).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('shares the budget across API processes (Redis) and fails open while Redis is down', async () => {
+    const prefix = uniqueName('qat-af-shared');
+    const [a, b] = [await limited({ QUEUE_PREFIX: prefix }), await limited({ QUEUE_PREFIX: prefix })];
+    const down = await limited({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
+    try {
+      for (let i = 0; i < FAILS; i++) expect((await from(i % 2 ? a : b, '203.0.113.5', bad)).statusCode).toBe(401);
+      expect((await from(a, '203.0.113.5', bad)).statusCode).toBe(429);
+      expect((await from(b, '203.0.113.5', bad)).statusCode).toBe(429);
+      for (let i = 0; i <= FAILS + 1; i++) expect((await from(down, '203.0.113.5', bad)).statusCode).toBe(401);
+    } finally {
+      await Promise.all([a.close(), b.close(), down.close()]);
+    }
+  });
+
+  it('is off with AUTH_FAILURE_MAX=0', async () => {
+    const off = await limited({ AUTH_FAILURE_MAX: '0' });
+    try {
+      for (let i = 0; i <= FAILS + 1; i++) expect((await from(off, '192.0.2.1', bad)).statusCode).toBe(401);
     } finally {
       await off.close();
     }

@@ -62,6 +62,17 @@ describe('parseConfig', () => {
     expect(byField.WORKER_CONCURRENCY).toMatch(/between 1 and 64/);
   });
 
+  it('reads the job recovery settings: retry budget and backoff, shutdown hand-over grace, checkpoint period', () => {
+    const defaults = parseConfig({});
+    expect(defaults.ok && defaults.config).toMatchObject({ jobMaxAttempts: 3, jobRetryBackoffMs: 5000, jobShutdownGraceMs: 30_000, jobCheckpointIntervalMs: 60_000 });
+    const set = parseConfig({ JOB_MAX_ATTEMPTS: '5', JOB_RETRY_BACKOFF_MS: '250', JOB_SHUTDOWN_GRACE_MS: '0', JOB_CHECKPOINT_INTERVAL_MS: '15000' });
+    expect(set.ok && set.config).toMatchObject({ jobMaxAttempts: 5, jobRetryBackoffMs: 250, jobShutdownGraceMs: 0, jobCheckpointIntervalMs: 15_000 });
+    const bad = parseConfig({ JOB_RETRY_BACKOFF_MS: '5', JOB_SHUTDOWN_GRACE_MS: '-1', JOB_CHECKPOINT_INTERVAL_MS: '10' });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems.map((p) => p.field).sort()).toEqual(['JOB_CHECKPOINT_INTERVAL_MS', 'JOB_RETRY_BACKOFF_MS', 'JOB_SHUTDOWN_GRACE_MS']);
+  });
+
   it('never echoes a password from an invalid URL', () => {
     const result = parseConfig({ DATABASE_URL: 'mysql://admin:hunter2@db/x' });
     expect(result.ok).toBe(false);

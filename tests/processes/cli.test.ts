@@ -19,7 +19,7 @@ describe('qat CLI', () => {
   it('migrate creates the database, applies, and is a no-op the second time', async () => {
     const first = await runQat(['migrate'], { DATABASE_URL: scratch });
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ created_database: true, applied: [expect.stringMatching(/_init$/), expect.stringMatching(/_job_events_webhooks$/)] });
+    expect(JSON.parse(first.stdout)).toMatchObject({ created_database: true, applied: [expect.stringMatching(/_init$/), expect.stringMatching(/_job_events_webhooks$/), expect.stringMatching(/_job_retries$/)] });
     const second = await runQat(['migrate'], { DATABASE_URL: scratch });
     expect(JSON.parse(second.stdout)).toMatchObject({ created_database: false, applied: [] });
   });

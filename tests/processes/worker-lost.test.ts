@@ -1,5 +1,6 @@
-// A worker killed with SIGKILL mid-training: another worker's reaper notices the silence, queues a new
-// attempt, trains it, and the job still SUCCEEDS — real processes, Postgres, Redis and HTTP.
+// A worker killed with SIGKILL mid-training: its training process stops with it, another worker's reaper
+// notices the silence, queues a new attempt (after the retry backoff), trains it, and the job still
+// SUCCEEDS — real processes, Postgres, Redis and HTTP.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeRedis, createRedis } from '../../src/queue/connection.js';
@@ -35,6 +36,7 @@ const worker = () => {
     DATA_DIR: t.config.dataDir,
     QUEUE_PREFIX: prefix,
     JOB_HEARTBEAT_TIMEOUT_MS: '3000',
+    JOB_RETRY_BACKOFF_MS: '500',
     LOG_LEVEL: 'info',
   });
   procs.push(p);
@@ -67,6 +69,7 @@ describe('a lost worker', () => {
     await first.waitForLog(/^worker ready$/, 60_000);
     const running = await until(id, (j) => j.status === 'RUNNING', 30_000);
     expect(running.status).toBe('RUNNING');
+    const trainingPid = (await first.waitForLog(/^training process started$/)).child_pid as number;
     first.child.kill('SIGKILL');
     await first.exited;
 
@@ -76,7 +79,9 @@ describe('a lost worker', () => {
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempt: 2, error: null });
     const moves = done.transitions.map((x: { to: string }) => x.to);
     expect(moves).toEqual(['QUEUED', 'PREPARING', 'RUNNING', 'QUEUED', 'PREPARING', 'RUNNING', 'SUCCEEDED']);
-    expect(done.transitions[3].message).toMatch(/no heartbeat from worker .* retrying as attempt 2/);
+    expect(done.transitions[3].message).toMatch(/^WORKER_LOST: no heartbeat from worker .* retrying as attempt 2 in 0.5 s \(1 of 3 attempts failed\)$/);
+    // The lost worker's training process did not outlive it (it would have kept the job beating).
+    expect(() => process.kill(trainingPid, 0)).toThrow(/ESRCH/);
     expect(done.report.accuracy.float).toBeGreaterThan(0.85);
     expect(second.output()).toMatch(/took back jobs of lost workers/);
   }, 240_000);

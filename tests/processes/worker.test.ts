@@ -12,7 +12,7 @@ describe('qat worker', () => {
     const prefix = `qat-test-worker-${process.pid}`;
     const proc = startQat(['worker'], { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, DATA_DIR: tempDir(), QUEUE_PREFIX: prefix, WORKER_CONCURRENCY: '2' });
     const ready = await proc.waitForLog(/^worker ready$/);
-    expect(ready).toMatchObject({ queues: ['qat-train', 'qat-webhooks'], concurrency: 2, prefix, training_backend: 'wasm', training_backend_reason: expect.stringMatching(/tfjs-node/) });
+    expect(ready).toMatchObject({ queues: ['qat-train', 'qat-webhooks', 'qat-shards', 'qat-rounds'], concurrency: 2, prefix, training_backend: 'wasm', training_backend_reason: expect.stringMatching(/tfjs-node/) });
     const listed = await listWorkers(redis, prefix);
     expect(listed).toEqual([expect.objectContaining({ id: ready.worker_id, pid: proc.child.pid })]);
 

@@ -54,6 +54,8 @@ describe('data-parallel rounds over BullMQ', () => {
   let flows: RoundFlows;
   let reference: QuantReport;
   const workers: RunningShardWorkers[] = [];
+  /** Worker processes this file started: killed at the end whatever happened. */
+  const spawned: ChildProcess[] = [];
   const startWorkers = (n: number, s: BlobStore = store) => {
     for (let i = 0; i < n; i++) workers.push(startShardWorkers({ store: s, load: digitsContext, isLive: async () => true, logger: silent, lockDurationMs: 3000 }, { connection: redis, prefix }));
   };
@@ -69,6 +71,7 @@ describe('data-parallel rounds over BullMQ', () => {
   }, 60_000);
 
   afterAll(async () => {
+    for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await stopWorkers();
     await flows.close();
     for (const name of [QUEUE_NAMES.shards, QUEUE_NAMES.rounds]) {
@@ -159,6 +162,7 @@ describe('data-parallel rounds over BullMQ', () => {
         child.on('exit', (code) => reject(new Error(`shard worker exited (${code}): ${out}`)));
       });
     const [a, b] = await Promise.all([spawnWorker(), spawnWorker()]);
+    spawned.push(a, b);
     const shards = new Queue(QUEUE_NAMES.shards, { connection: redis, prefix });
     let killedDuring = -1;
     let rounds = 0;

@@ -1,6 +1,7 @@
 // A QAT job from upload to result through real HTTP, Postgres, Redis and a worker process's queue
-// consumer: the worker claims it, trains on the uploaded wine CSV, stores every artifact with its
-// sha256, records per-epoch metrics and transitions; a long job is cancelled while it trains.
+// consumer: the worker claims it, trains it in a training process of its own on the uploaded wine CSV,
+// stores every artifact with its sha256, records per-epoch metrics and transitions; a long job is
+// cancelled while it trains (its training process gone); bad input fails once, without retries.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
@@ -21,6 +22,18 @@ let worker: RunningWorker;
 let closeTraining: () => Promise<void>;
 let key: string;
 const auth = () => ({ authorization: `Bearer ${key}` });
+/** The worker's log lines (info and up), to find the training processes it started. */
+const logs: Record<string, unknown>[] = [];
+const capture = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+const trainingPid = (jobId: string): number | undefined => logs.find((l) => l.msg === 'training process started' && l.job_id === jobId)?.child_pid as number | undefined;
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 async function waitFor(id: string, done: (job: { status: string }) => boolean, timeoutMs: number) {
   const until = Date.now() + timeoutMs;
@@ -36,7 +49,7 @@ beforeAll(async () => {
   t = await buildTestApp({ QUEUE_PREFIX: prefix });
   key = await createKey(uniqueName('trainer'));
   db = createDb(TEST_DATABASE_URL, { poolSize: 4 });
-  const training = workerTraining(t.config, db, 'wasm', pino({ level: 'silent' }));
+  const training = workerTraining(t.config, db, 'wasm', capture);
   closeTraining = training.close;
   worker = await startWorkerProcess(
     { redisUrl: TEST_REDIS_URL, queuePrefix: prefix, concurrency: 1, training: { backend: 'wasm', reason: 'test' }, pingDatabase: async () => undefined, closeDatabase: async () => undefined, trainer: training.trainer },
@@ -80,7 +93,10 @@ describe('a QAT job run by a worker', () => {
     expect(job.report.accuracy.float).toBeGreaterThan(0.85);
     expect(job.report.agreement.onnx_int8_vs_reference).toBe(1);
     const artifacts = await db.artifact.findMany({ where: { jobId: job.id } });
-    expect(artifacts.map((a) => a.name).sort()).toEqual(['model-card.json', 'model.float.onnx', 'model.int8.onnx', 'qat-model/model.json', 'qat-model/weights.bin', 'report.json', 'tfjs-int8/group1-shard1of1.bin', 'tfjs-int8/model.json']);
+    expect(artifacts.map((a) => a.name).sort()).toEqual(
+      expect.arrayContaining(['model-card.json', 'model.float.onnx', 'model.int8.onnx', 'qat-model/model.json', 'qat-model/weights.bin', 'report.json', 'tfjs-int8/group1-shard1of1.bin', 'tfjs-int8/model.json']),
+    );
+    expect(artifacts.map((a) => a.name)).not.toContain('checkpoint.bin');
     const store = new LocalDiskStore(t.config.dataDir);
     for (const a of artifacts) {
       const bytes = await store.read(a.storageKey);
@@ -142,15 +158,29 @@ describe('a QAT job run by a worker', () => {
     expect(job.status).toBe('CANCELLED');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(job.transitions.map((x: { to: string }) => x.to)).toEqual(['QUEUED', 'PREPARING', 'RUNNING', 'CANCELLING', 'CANCELLED']);
+    // The job's training process ran apart from this (the worker's) process, and is gone once the job is CANCELLED.
+    const pid = trainingPid(id);
+    expect(pid).toBeTypeOf('number');
+    expect(pid).not.toBe(process.pid);
+    expect(alive(pid!)).toBe(false);
   }, 60_000);
 
-  it('a model that does not fit the data fails the job with MODEL_INCOMPATIBLE, without retries', async () => {
-    const { dataset_id } = await uploadWineAndZoo();
-    const cnn = (await t.app.inject({ method: 'POST', url: '/v1/models', headers: auth(), payload: { zoo: 'cnn' } })).json();
-    const id = (await t.app.inject({ method: 'POST', url: '/v1/jobs', headers: auth(), payload: { dataset_id, model_id: cnn.id } })).json().id;
+  it('a dataset the worker cannot read fails the job once with INVALID_DATASET, without retries', async () => {
+    const { dataset_id, model_id } = await uploadWineAndZoo();
+    // The stored upload no longer parses (as if it had been replaced behind the service's back): only the worker can tell.
+    const store = new LocalDiskStore(t.config.dataDir);
+    const row = await db.dataset.findUniqueOrThrow({ where: { id: dataset_id } });
+    const files = await store.list(row.storageKey.endsWith('/') ? row.storageKey : `${row.storageKey}/`);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) await store.put(file, new TextEncoder().encode('a,b,c\n1,2,x\n'));
+    const id = (await t.app.inject({ method: 'POST', url: '/v1/jobs', headers: auth(), payload: { dataset_id, model_id } })).json().id;
     const job = await waitFor(id, (j) => j.status === 'FAILED', 30_000);
-    expect(job).toMatchObject({ status: 'FAILED', attempt: 1, error: { code: 'MODEL_INCOMPATIBLE', message: expect.stringMatching(/zoo:cnn needs image samples/) } });
+    expect(job).toMatchObject({ status: 'FAILED', attempt: 1, error: { code: 'INVALID_DATASET' } });
     expect(job.transitions.map((x: { to: string }) => x.to)).toEqual(['QUEUED', 'PREPARING', 'FAILED']);
+    // Not retried: no second attempt is queued or taken, even after a while.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await db.job.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'FAILED', attempt: 1, failedAttempts: 1 });
+    expect(logs.filter((l) => l.job_id === id && l.msg === 'training process started')).toHaveLength(1);
   }, 60_000);
 });
 

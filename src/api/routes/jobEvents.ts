@@ -27,9 +27,12 @@ const DESCRIPTION = [
   'Each event is `id: <event id>`, `event: <type>` and one `data:` line of JSON: the event’s fields plus `at` (ISO 8601). Types:',
   '- `transition`: `{from, to, phase, attempt, message?, error?: {code, message}, at}`, one per status change;',
   '- `progress`: the worker’s progress (`{epoch, step, …, phase?, at}`), at most about one a second;',
-  '- `metric` and other types the workers record, with their own fields.',
+  '- `metric`: per-epoch metric points, one event per batch the worker stores (the same points as `GET /v1/jobs/{id}/metrics`):',
+  '  `{epoch?, points: [{name, value, step, epoch, shard}], at}` (`epoch` when all points of the batch share one);',
+  '- other types the workers record, with their own fields.',
   '',
-  'Ids increase within a stream; reconnect with `Last-Event-ID` set to the last id received to resume without gaps or repeats.',
+  'Ids increase within a stream, in the order the events were committed; reconnect with `Last-Event-ID` set to the last id',
+  'received to resume without gaps or repeats.',
   'A `: keep-alive` comment is sent after 15 s without events. Once the job is SUCCEEDED, FAILED or CANCELLED and all its',
   'events were sent, a last `event: end` with `data: {"status": "<terminal status>"}` (no id) is sent and the server closes',
   'the stream; a client should then not reconnect. Errors (unknown job, bad key, bad `Last-Event-ID`) are answered',
@@ -63,7 +66,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         querystring: EventsQuerySchema,
         response: {
           200: {
-            description: 'An event stream, e.g.\n\n```\nid: 41\nevent: transition\ndata: {"from":"PREPARING","to":"RUNNING","phase":null,"attempt":1,"at":"2025-01-01T00:00:00.000Z"}\n\nid: 42\nevent: progress\ndata: {"epoch":1,"step":10,"at":"2025-01-01T00:00:01.000Z"}\n\n: keep-alive\n\nevent: end\ndata: {"status":"SUCCEEDED"}\n\n```',
+            description: 'An event stream, e.g.\n\n```\nid: 41\nevent: transition\ndata: {"from":"PREPARING","to":"RUNNING","phase":null,"attempt":1,"at":"2025-01-01T00:00:00.000Z"}\n\nid: 42\nevent: progress\ndata: {"epoch":1,"step":10,"at":"2025-01-01T00:00:01.000Z"}\n\nid: 43\nevent: metric\ndata: {"epoch":1,"points":[{"name":"float.loss","value":0.41,"step":10,"epoch":1,"shard":null},{"name":"float.acc","value":0.88,"step":10,"epoch":1,"shard":null}],"at":"2025-01-01T00:00:01.000Z"}\n\n: keep-alive\n\nevent: end\ndata: {"status":"SUCCEEDED"}\n\n```',
             content: { 'text/event-stream': { schema: { type: 'string', description: 'text/event-stream (see the operation description).' } } },
           },
           400: problems[400],

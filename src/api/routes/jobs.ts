@@ -29,6 +29,8 @@ export function jobBody(job: StoredJob, transitions?: StoredTransition[]) {
   };
 }
 
+const serializedJobs = new WeakMap<object, string>();
+
 /** Accepts `status=A&status=B` and `status=A,B`. */
 const statuses = (v: string[] | undefined) => v?.flatMap((s) => s.split(',')).filter(Boolean) as Parameters<ApiDeps['jobs']['list']>[1]['status'];
 
@@ -43,7 +45,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
       schema: {
         ...common,
         summary: 'Submit a QAT job',
-        description: 'Checks the config and that the model and dataset exist before queueing; a worker then checks them against each other (input shape, classes) and fails the job with MODEL_INCOMPATIBLE if they do not fit. With `Idempotency-Key`, a replay returns the same job (header `idempotent-replayed: true`).',
+        description:
+          'Checks the config, that the model and dataset exist, and that the model can take the dataset before queueing: a mismatch (input shape against the dataset’s sample shape, output units against its classes or regression targets, a classifier head that is not logits or softmax, layers that cannot be quantized, a zoo model that cannot take the samples — zoo:cnn and zoo:ds-cnn need [height, width, channels] images, zoo:cnn at least 10×10) is 422 `MODEL_INCOMPATIBLE` with one `{field: "model_id", reason}` per problem. The worker checks the loaded files again and fails a job that still does not fit with the same code. With `Idempotency-Key`, a replay returns the same job (header `idempotent-replayed: true`).',
         headers: IdempotencyHeadersSchema,
         body: SubmitJobBodySchema,
         response: { 202: JobSchema, 400: problems[400], 401: problems[401], 413: problems[413], 415: problems[415], 422: problems[422] },
@@ -71,9 +74,15 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
   app.get(
     '/jobs/:id',
     { schema: { ...common, summary: 'A job with its transitions and, once done, its report', params: IdParamsSchema, response: { 200: JobSchema, 400: problems[400], 401: problems[401], 404: problems[404] } } },
-    async (request) => {
-      const { job, transitions } = await deps.jobs.get(request.principal.tenantId, request.params.id);
-      return jobBody(job, transitions);
+    async (request, reply) => {
+      const found = await deps.jobs.get(request.principal.tenantId, request.params.id);
+      // Requests answered by one shared read (src/db/freshReads.ts) get the same object: serialize it once.
+      let body = serializedJobs.get(found);
+      if (body === undefined) {
+        body = reply.serialize(jobBody(found.job, found.transitions)) as string;
+        serializedJobs.set(found, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 

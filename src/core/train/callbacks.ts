@@ -54,7 +54,7 @@ export interface TrainCallbacks {
   onEpochStart?(epoch: number, info: { resumed: boolean }): void | Promise<void>;
   onStepEnd?(log: StepLog): void | Promise<void>;
   onEpochEnd?(log: EpochLog): void | Promise<void>;
-  /** Data-parallel training: one shard's own epoch means (the merged epoch goes to onEpochEnd). */
+  /** Data-parallel training: one shard's own epoch means, after the merged epoch's onEpochEnd. */
   onShardEpochEnd?(shard: number, log: EpochLog): void | Promise<void>;
   /** Data-parallel training: after each merged round, where every shard stands (before onStepEnd). */
   onRoundEnd?(round: RoundLog): void | Promise<void>;

@@ -310,9 +310,9 @@ export class RoundTrainer {
         ...(this.task === 'classification' ? { accuracy: metric } : { mae: metric / this.targetsPerSample }),
       });
       if (this.batchIndex === this.spe) {
-        for (const s of outcome.shards) if (s.epochLog) await cb.onShardEpochEnd?.(s.shard, s.epochLog);
         const log = this.finishEpoch(o);
         await cb.onEpochEnd?.(log);
+        for (const s of outcome.shards) if (s.epochLog) await cb.onShardEpochEnd?.(s.shard, s.epochLog);
         history.push(log);
         es?.observe(log, this.model);
       }

@@ -10,9 +10,9 @@ import { preparePipeline } from '../pipeline/preparePipeline.js';
 import { loadJobData, loadJobModel } from '../training/jobInputs.js';
 import type { ShardContextLoader } from './shardContext.js';
 
-export function jobShardContextLoader(o: { store: BlobStore; inputs(jobId: string): Promise<JobInputs | null>; maxModelParams: number }): ShardContextLoader {
-  return async (jobId) => {
-    const inputs = await o.inputs(jobId);
+export function jobShardContextLoader(o: { store: BlobStore; inputs(jobId: string, attempt: number): Promise<JobInputs | null>; maxModelParams: number }): ShardContextLoader {
+  return async (jobId, attempt) => {
+    const inputs = await o.inputs(jobId, attempt);
     if (!inputs) throw new Error(`job ${jobId} or its inputs are gone`);
     const config = resolveRunConfig(inputs.job.config);
     const data = await loadJobData(o.store, inputs.dataset, config);

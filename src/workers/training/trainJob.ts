@@ -1,124 +1,235 @@
-// The BullMQ processor of `qat-train`: one attempt of one job. It claims the attempt, loads the inputs,
-// runs the same pipeline as `qat run` with artifacts going to the blob store, reports progress
-// (throttled), per-epoch metrics and heartbeats, stops within a poll interval of a cancel, and finishes
-// the job. Invalid inputs fail the job with their code and are not retried (UnrecoverableError).
-import { UnrecoverableError, type Processor } from 'bullmq';
+// The BullMQ processor of `qat-train`: one attempt of one job. It claims the attempt and forks a training
+// process for it (attempt.ts runs there), so training never blocks the worker's event loop: BullMQ's lock
+// renewal and the job's heartbeat (every second; it also finds a cancel, or that another attempt took the
+// job over) stay here. How the attempt ends decides the job:
+//
+// - succeeded: the training process has recorded SUCCEEDED;
+// - cancelled (the API asked): the process is told, killed if it has not exited within `cancelGraceMs`,
+//   and the job ends CANCELLED;
+// - handed over (the worker is stopping): the process checkpoints and stops, or is killed after
+//   `shutdownGraceMs`; the job goes back to QUEUED as the next attempt, without spending the retry budget,
+//   and another worker continues from the checkpoint;
+// - failed with bad input (ValidationError codes such as INVALID_DATASET, MODEL_INCOMPATIBLE): FAILED at
+//   once, never retried (UnrecoverableError);
+// - an infrastructure failure (the process crashed or was killed, e.g. out of memory; a dependency did
+//   not answer; an unexpected error): the next attempt is queued after an exponential backoff and
+//   continues from the checkpoint, until JOB_MAX_ATTEMPTS failed attempts fail the job with the cause's code.
+import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
-import { ComparisonAbortedError, type Phase } from '../../core/pipeline/compare.js';
-import type { EpochLog } from '../../core/train/callbacks.js';
 import type { TrainJobPayload } from '../../queue/names.js';
-import { failureOf, type JobRunService } from '../../services/jobRuns.js';
-import { resolveRunConfig } from '../../services/runConfig.js';
-import type { BlobStore } from '../../storage/blobStore.js';
-import { runPipeline } from '../pipeline/runPipeline.js';
-import type { ArtifactSink, PipelineProgress } from '../pipeline/types.js';
-import { loadJobData, loadJobModel } from './jobInputs.js';
+import type { AttemptFailure, JobRunService, RetryPolicy, RunNotifier } from '../../services/jobRuns.js';
+import type { CheckpointInfo } from '../pipeline/types.js';
+import type { ChildExit, TrainingChild } from './childProcess.js';
+import { type AttemptRef, type AttemptResult, describeCheckpoint } from './protocol.js';
 
-export interface TrainJobDeps {
+export interface TrainerDeps {
   runs: JobRunService;
-  store: BlobStore;
   workerId: string;
-  backend: string;
-  versions: Record<string, string>;
-  maxModelParams: number;
   logger: Logger;
-  /** How often the job row is read for a cancel request, and progress is written at most. */
+  /** Forks the training process of an attempt and sends it `start`. */
+  launch(ref: AttemptRef): TrainingChild;
+  /** Where lifecycle events the training process reports go (webhooks). */
+  notifier?: RunNotifier;
+  retry: RetryPolicy;
+  /** How long a hand-over may take before the training process is killed (JOB_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+  /** How often the job's heartbeat is written, which also finds a cancel request (≤ 1 s, well under JOB_HEARTBEAT_TIMEOUT_MS); default 1000 ms. */
   pollMs?: number;
-  /** How often the job's heartbeat is written whatever the phase (well under JOB_HEARTBEAT_TIMEOUT_MS). */
-  heartbeatMs?: number;
+  /** How long a cancelled training process may take to stop before it is killed; default 5000 ms. */
+  cancelGraceMs?: number;
 }
 
-const epochMetrics = (phase: string, e: EpochLog, step: number) =>
-  (
-    [
-      ['loss', e.loss],
-      ['accuracy', e.accuracy],
-      ['mae', e.mae],
-      ['val_loss', e.valLoss],
-      ['val_accuracy', e.valAccuracy],
-      ['val_mae', e.valMae],
-    ] as const
-  )
-    .filter(([, v]) => v !== undefined && Number.isFinite(v))
-    .map(([name, value]) => ({ name: `${phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}.${name}`, value: value!, step, epoch: e.epoch + 1 }));
+export interface Trainer {
+  processor: Processor<TrainJobPayload>;
+  /**
+   * The worker is stopping: every running attempt is asked to checkpoint and hand its job over (each
+   * within `shutdownGraceMs`), and attempts claimed from now on are handed over at once. Resolves when
+   * all have.
+   */
+  handOver(): Promise<void>;
+}
 
-export function trainJobProcessor(d: TrainJobDeps): Processor<TrainJobPayload> {
+/** What went wrong with a training process that ended without a result. */
+export function describeExit(exit: ChildExit): string {
+  if (exit.error) return `the training process could not be started: ${exit.error}`;
+  if (exit.signal === 'SIGKILL') return 'the training process was killed by SIGKILL (out of memory, or killed from outside)';
+  if (exit.signal === 'SIGABRT' || exit.code === 134) return 'the training process aborted (SIGABRT; out of memory?)';
+  if (exit.signal) return `the training process was killed by ${exit.signal}`;
+  if (exit.code !== 0) return `the training process exited with code ${exit.code}`;
+  return 'the training process exited without a result';
+}
+
+interface Supervised {
+  requestHandover(): void;
+  done: Promise<unknown>;
+}
+
+export function createTrainer(d: TrainerDeps): Trainer {
   const pollMs = d.pollMs ?? 1000;
-  return async (bullJob) => {
+  const cancelGraceMs = d.cancelGraceMs ?? 5000;
+  const running = new Set<Supervised>();
+  let stopping = false;
+
+  async function supervise(bullJob: Job<TrainJobPayload>, ref: AttemptRef, log: Logger, control: { requestHandover(): void }): Promise<string> {
+    const { jobId, attempt } = ref;
+    let result: AttemptResult | undefined;
+    let lastCheckpoint: CheckpointInfo | undefined;
+    /** Why this worker stopped the process, if it did. */
+    let stop: 'cancel' | 'handover' | 'taken-over' | undefined;
+    let killedByUs = false;
+    const timers: NodeJS.Timeout[] = [];
+    let child: TrainingChild;
+    try {
+      child = d.launch(ref);
+    } catch (err) {
+      return settle({ code: null, signal: null, error: (err as Error).message });
+    }
+    log.info({ child_pid: child.pid }, 'training process started');
+    child.onMessage((m) => {
+      switch (m.type) {
+        case 'progress':
+          bullJob.updateProgress(m.progress as unknown as Record<string, unknown>).catch((err: Error) => log.debug({ err: err.message }, 'queue progress update failed'));
+          break;
+        case 'checkpoint':
+          lastCheckpoint = m.info;
+          log.debug({ checkpoint: m.info }, 'checkpoint saved');
+          break;
+        case 'notify':
+          d.notifier?.emit(m.tenantId, m.event, m.payload).catch(() => undefined);
+          break;
+        case 'result':
+          result ??= m.result;
+          break;
+      }
+    });
+    const killAfter = (ms: number, why: string) =>
+      timers.push(
+        setTimeout(() => {
+          killedByUs = true;
+          log.warn({ child_pid: child.pid, after_ms: ms }, `training process did not stop after ${why}; killing it`);
+          child.kill('SIGKILL');
+        }, ms),
+      );
+    control.requestHandover = () => {
+      if (stop) return;
+      stop = 'handover';
+      log.info({ child_pid: child.pid, grace_ms: d.shutdownGraceMs }, 'asking the training process to hand its job over');
+      child.send({ type: 'handover' });
+      killAfter(d.shutdownGraceMs, 'a hand-over request');
+    };
+
+    // Every poll: the heartbeat, which also tells whether the job is being cancelled or was taken over.
+    let beating = false;
+    const tick = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      d.runs
+        .heartbeat(jobId, ref.workerId, attempt)
+        .then((state) => {
+          if (state === 'cancelling' && stop !== 'cancel' && stop !== 'taken-over') {
+            stop = 'cancel';
+            log.info({ child_pid: child.pid }, 'cancel requested; stopping the training process');
+            child.send({ type: 'cancel' });
+            killAfter(cancelGraceMs, 'a cancel');
+          } else if (state === 'taken-over' && stop !== 'taken-over' && !result) {
+            // Another attempt holds the job now (this worker was presumed lost): stop writing to it at once.
+            stop = 'taken-over';
+            killedByUs = true;
+            log.warn({ child_pid: child.pid }, 'the job was taken over by another attempt; killing its training process');
+            child.kill('SIGKILL');
+          }
+        })
+        .catch((err: Error) => log.warn({ err: err.message }, 'heartbeat failed'))
+        .finally(() => (beating = false));
+    }, pollMs);
+
+    const exit = await child.exited;
+    clearInterval(tick);
+    for (const t of timers) clearTimeout(t);
+    return settle(exit);
+
+    async function settle(exit: ChildExit): Promise<string> {
+      if (stop === 'taken-over') return 'stale';
+      if (result?.outcome === 'succeeded') {
+        log.info('job succeeded');
+        return 'succeeded';
+      }
+      if (result?.outcome === 'stale') {
+        log.info('attempt no longer holds the job; nothing done');
+        return 'stale';
+      }
+      if (stop === 'cancel' || result?.outcome === 'cancelled') {
+        if (await d.runs.cancelled(jobId, attempt)) {
+          log.info('job cancelled');
+          return 'cancelled';
+        }
+        if (result?.outcome === 'cancelled') return 'stale';
+      }
+      if (result?.outcome === 'handed-over' || (stop === 'handover' && killedByUs && !result)) {
+        const from = result?.outcome === 'handed-over' ? (result.checkpoint ?? lastCheckpoint) : lastCheckpoint;
+        // Without a request from this worker, the training process itself was told to stop (SIGTERM to it).
+        const cause = stop === 'handover' ? 'at shutdown' : 'when its training process was stopped (SIGTERM)';
+        const r = await d.runs.handOver(jobId, attempt, ref.workerId, { cause, ...(from ? { resumeFrom: describeCheckpoint(from) } : {}) });
+        log.info({ outcome: r.outcome, ...(r.outcome === 'requeued' ? { next_attempt: r.attempt } : {}), checkpoint: from ?? null }, 'job handed over');
+        return r.outcome === 'requeued' ? 'handed-over' : r.outcome === 'cancelled' ? 'cancelled' : 'stale';
+      }
+      const failure: AttemptFailure =
+        result?.outcome === 'failed' ? { code: result.code, message: result.message, retryable: !result.unrecoverable } : { code: 'WORKER_CRASHED', message: describeExit(exit), retryable: true };
+      if (!failure.retryable) {
+        await d.runs.fail(jobId, { code: failure.code, message: failure.message }, attempt);
+        log.warn({ code: failure.code, err: failure.message }, 'job failed');
+        throw new UnrecoverableError(failure.message);
+      }
+      const r = await d.runs.attemptFailed(jobId, attempt, failure, d.retry);
+      switch (r.outcome) {
+        case 'retrying':
+          log.warn({ code: failure.code, err: failure.message, next_attempt: r.attempt, delay_ms: r.delayMs }, 'attempt failed; retrying');
+          return 'retrying';
+        case 'failed':
+          log.warn({ code: r.code, err: r.message }, 'job failed');
+          throw new UnrecoverableError(r.message);
+        case 'cancelled':
+          log.info('job cancelled');
+          return 'cancelled';
+        default:
+          return 'stale';
+      }
+    }
+  }
+
+  const processor: Processor<TrainJobPayload> = async (bullJob) => {
     const { jobId, attempt } = bullJob.data;
+    const ref: AttemptRef = { jobId, attempt, workerId: d.workerId };
     const log = d.logger.child({ job_id: jobId, attempt });
-    const inputs = await d.runs.claim(jobId, attempt, d.workerId);
-    if (!inputs) {
+    if (!(await d.runs.claim(jobId, attempt, d.workerId))) {
       log.info('attempt is stale (cancelled, retried or taken); skipped');
       return 'stale';
     }
-    const config = resolveRunConfig(inputs.job.config);
-    let pipelineModel: Awaited<ReturnType<typeof loadJobModel>> | undefined;
-    // Beats through loading, calibration and export too, not only between training steps.
-    const beat = setInterval(() => {
-      d.runs.heartbeat(jobId, d.workerId).catch((err: Error) => log.warn({ err: err.message }, 'heartbeat failed'));
-    }, d.heartbeatMs ?? 10_000);
-    try {
-      const data = await loadJobData(d.store, inputs.dataset, config);
-      pipelineModel = await loadJobModel(d.store, inputs.model, data, config, d.maxModelParams);
-      if (!(await d.runs.start(jobId))) throw new ComparisonAbortedError('TRAINING_FLOAT'); // cancelled while preparing
-
-      const abort = new AbortController();
-      let phase: Phase | 'EXPORTING' = 'TRAINING_FLOAT';
-      let lastWrite = 0;
-      let globalStep = 0;
-      let writing: Promise<void> = Promise.resolve();
-      const epochsOf = (p: typeof phase) => (p === 'TRAINING_FLOAT' ? (config.epochs ?? 0) : p === 'TRAINING_QAT' ? config.qat_epochs : 0);
-      const progress: PipelineProgress = {
-        phase(p) {
-          phase = p;
-          writing = writing.then(() => d.runs.progress(jobId, { phase: p }, p)).catch((err: Error) => log.warn({ err: err.message }, 'progress write failed'));
-        },
-        callbacks: {
-          onStepEnd: async (s) => {
-            globalStep = s.step;
-            const now = performance.now();
-            if (now - lastWrite < pollMs) return;
-            lastWrite = now;
-            await writing;
-            if (await d.runs.cancelRequested(jobId)) abort.abort();
-            await d.runs.progress(jobId, { phase, epoch: s.epoch + 1, epochs: epochsOf(phase), step: s.step, loss: s.loss, ...(s.accuracy !== undefined ? { accuracy: s.accuracy } : {}) });
-            await bullJob.updateProgress({ phase, epoch: s.epoch + 1, step: s.step });
-          },
-          onEpochEnd: async (e) => {
-            await d.runs.metrics(jobId, epochMetrics(phase, e, globalStep));
-          },
-        },
-      };
-      const sink: ArtifactSink = {
-        async write(name, kind, bytes) {
-          const storageKey = `jobs/${jobId}/${name}`;
-          const info = await d.store.put(storageKey, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
-          await d.runs.artifact(jobId, { name, kind, sizeBytes: info.sizeBytes, sha256: info.sha256, storageKey });
-          return { name, kind, size_bytes: info.sizeBytes, sha256: info.sha256 };
-        },
-      };
-      const report = await runPipeline({ data, model: pipelineModel, config, backend: d.backend, sink, progress, versions: d.versions, signal: abort.signal });
-      await writing;
-      if (!(await d.runs.succeed(jobId, report as unknown as Record<string, unknown>))) {
-        // A cancel that arrived after the last training step (while quantizing or exporting) still wins.
-        if (await d.runs.cancelRequested(jobId)) throw new ComparisonAbortedError('EVALUATING');
-      }
-      log.info('job succeeded');
-      return 'succeeded';
-    } catch (err) {
-      if (err instanceof ComparisonAbortedError) {
-        await d.runs.cancelled(jobId);
-        log.info('job cancelled');
-        return 'cancelled';
-      }
-      const failure = failureOf(err);
-      await d.runs.fail(jobId, failure);
-      log.warn({ code: failure.code, err: (err as Error).message }, 'job failed');
-      throw new UnrecoverableError(failure.message);
-    } finally {
-      clearInterval(beat);
-      pipelineModel?.model.dispose();
+    if (stopping) {
+      // Taken while the worker began stopping: give it straight back rather than start training.
+      const r = await d.runs.handOver(jobId, attempt, d.workerId);
+      log.info({ outcome: r.outcome }, 'job handed over');
+      return r.outcome === 'requeued' ? 'handed-over' : r.outcome;
     }
+    const control = { requestHandover: () => undefined as void };
+    const entry: Supervised = { requestHandover: () => control.requestHandover(), done: Promise.resolve() };
+    const done = supervise(bullJob, ref, log, control);
+    entry.done = done.catch(() => undefined);
+    running.add(entry);
+    try {
+      return await done;
+    } finally {
+      running.delete(entry);
+    }
+  };
+
+  return {
+    processor,
+    async handOver() {
+      stopping = true;
+      const all = [...running];
+      for (const r of all) r.requestHandover();
+      await Promise.all(all.map((r) => r.done));
+    },
   };
 }
