@@ -3,10 +3,9 @@
 // and refuses to change them (read-only).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { QUEUE_NAMES } from '../../src/queue/names.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
-import { TEST_REDIS_URL } from '../support/env.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 const ADMIN_KEY = 'board-admin-key-0123456789abcdef';
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
@@ -19,10 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.close();
-  const redis = createRedis(TEST_REDIS_URL, { role: 'worker' });
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await closeRedis(redis);
+  await dropQueueKeys(prefix);
 });
 
 describe('Bull Board', () => {

@@ -2,9 +2,8 @@
 // tenant isolation, and the deliveries listing. Deliveries themselves: tests/workers/webhook-delivery.test.ts.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
-import { TEST_REDIS_URL } from '../support/env.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 const auth = (k: string) => ({ authorization: `Bearer ${k}` });
 const PUBLIC_URL = 'https://93.184.215.14/hooks/qat'; // an IP literal: no DNS needed, never called here
@@ -25,10 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([open?.close(), strict?.close()]);
-  const redis = createRedis(TEST_REDIS_URL, { role: 'worker' });
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await closeRedis(redis);
+  await dropQueueKeys(prefix);
 });
 
 async function create(t: TestApp, k: string, payload: Record<string, unknown>) {

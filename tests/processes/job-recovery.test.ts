@@ -5,12 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/client.js';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { checkpointKey } from '../../src/services/jobRuns.js';
 import { LocalDiskStore } from '../../src/storage/localDiskStore.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
 import { type QatProcess, startQat } from '../support/process.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 const prefix = `qat-test-recovery-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 let t: TestApp;
@@ -52,11 +52,7 @@ afterAll(async () => {
   await killAll();
   await t.close();
   await db.$disconnect();
-  const redis = createRedis(TEST_REDIS_URL, { role: 'producer' });
-  await redis.connect();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await closeRedis(redis);
+  await dropQueueKeys(prefix);
 });
 
 const worker = (env: Record<string, string> = {}) => {

@@ -3,10 +3,10 @@
 // SUCCEEDS — real processes, Postgres, Redis and HTTP.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
 import { type QatProcess, startQat } from '../support/process.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 const prefix = `qat-test-lost-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 let t: TestApp;
@@ -22,11 +22,7 @@ afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
   await t.close();
-  const redis = createRedis(TEST_REDIS_URL, { role: 'producer' });
-  await redis.connect();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await closeRedis(redis);
+  await dropQueueKeys(prefix);
 });
 
 const worker = () => {

@@ -8,11 +8,11 @@ import { pino } from 'pino';
 import { type Browser, chromium } from 'playwright-core';
 import { workerTraining } from '../../src/cli/workerRuntime.js';
 import { createDb, type Db } from '../../src/db/client.js';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { type RunningWorker, startWorkerProcess } from '../../src/workers/workerProcess.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { useBackend } from '../support/backends.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/ui/', import.meta.url));
@@ -57,11 +57,7 @@ export async function startStack(name: string, env: Record<string, string> = {})
       await worker.stop();
       await training.close();
       await t.close();
-      const redis = createRedis(TEST_REDIS_URL, { role: 'producer' });
-      await redis.connect();
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length) await redis.del(...keys);
-      await closeRedis(redis);
+      await dropQueueKeys(prefix);
       await db.$disconnect();
     },
   };

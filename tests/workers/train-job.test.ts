@@ -8,12 +8,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerTraining } from '../../src/cli/workerRuntime.js';
 import { createDb, type Db } from '../../src/db/client.js';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { LocalDiskStore } from '../../src/storage/localDiskStore.js';
 import { type RunningWorker, startWorkerProcess } from '../../src/workers/workerProcess.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
 import { useBackend } from '../support/backends.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 const prefix = `qat-test-train-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 let t: TestApp;
@@ -61,11 +61,7 @@ afterAll(async () => {
   await worker?.stop();
   await closeTraining?.();
   await t.close();
-  const redis = createRedis(TEST_REDIS_URL, { role: 'producer' });
-  await redis.connect();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await closeRedis(redis);
+  await dropQueueKeys(prefix);
   await db.$disconnect();
 });
 

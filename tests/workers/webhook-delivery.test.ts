@@ -10,13 +10,13 @@ import { webhookWorkerOptions } from '../../src/cli/runtime.js';
 import { createDb, type Db, pingDb } from '../../src/db/client.js';
 import { webhookRepository } from '../../src/db/webhookRepository.js';
 import { DependencyUnavailableError } from '../../src/errors/index.js';
-import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { sign } from '../../src/services/webhookSignature.js';
 import { WebhookDeliveryService, WebhookService } from '../../src/services/webhooks.js';
 import type { Resolver } from '../../src/services/webhookUrl.js';
 import { type RunningWorker, startWorkerProcess } from '../../src/workers/workerProcess.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
+import { dropQueueKeys } from '../support/queues.js';
 
 // ---- the receiver's side, from the spec ----------------------------------------------------------
 
@@ -154,10 +154,7 @@ describe('deliveries through the worker process', () => {
     await worker?.stop();
     await t?.close();
     await receiver.close();
-    const redis = createRedis(TEST_REDIS_URL, { role: 'worker' });
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await closeRedis(redis);
+    await dropQueueKeys(prefix);
   });
 
   // Each test's webhooks are deleted after it, so an emit reaches only the test's own webhook.
