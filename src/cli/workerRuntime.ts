@@ -19,6 +19,7 @@ import { JobRunService, type RunNotifier } from '../services/jobRuns.js';
 import type { WebhookEvent } from '../services/webhooks.js';
 import { forkTrainingChild } from '../workers/training/childProcess.js';
 import { createTrainer, type Trainer } from '../workers/training/trainJob.js';
+import { workerIdPrefix } from '../workers/workerProcess.js';
 import { jobShardContextLoader } from '../workers/shards/jobShardContext.js';
 import { type RunningShardWorkers, startShardWorkers } from '../workers/shards/shardWorkers.js';
 import { LocalDiskStore } from '../storage/localDiskStore.js';
@@ -96,7 +97,7 @@ export function workerTraining(
     reaper: {
       intervalMs: Math.max(500, Math.floor(config.jobHeartbeatTimeoutMs / 3)),
       reap: async () => {
-        const r = await runs.reapStale({ timeoutMs: config.jobHeartbeatTimeoutMs, ...retry });
+        const r = await runs.reapStale({ timeoutMs: config.jobHeartbeatTimeoutMs, workerIdPrefix: workerIdPrefix(config.queuePrefix), ...retry });
         if (r.requeued.length + r.failed.length + r.cancelled.length > 0) logger.warn(r, 'took back jobs of lost workers');
       },
     },

@@ -143,7 +143,7 @@ export interface JobRepository {
   artifactKeys(id: string): Promise<string[]>;
   artifacts(id: string): Promise<StoredArtifact[]>;
   /** Jobs a worker holds (PREPARING, RUNNING, CANCELLING) whose heartbeat is older than `before`. */
-  staleJobs(before: Date, limit: number): Promise<StoredJob[]>;
+  staleJobs(before: Date, limit: number, workerIdPrefix?: string): Promise<StoredJob[]>;
   /** Per metric name: how many points and the latest one (by step, then id). */
   metricSummary(id: string): Promise<{ name: string; count: number; latest: StoredMetric }[]>;
   metricSeries(id: string, name: string, q: { afterId?: bigint; limit: number }): Promise<(StoredMetric & { id: bigint })[]>;
@@ -421,9 +421,13 @@ export function jobRepository(db: Db): JobRepository {
       const { model, dataset } = rows[0] ?? { model: null, dataset: null };
       return { model: model ? submitModel(model) : null, dataset: dataset ? submitDataset(dataset) : null };
     },
-    staleJobs: async (before, limit) =>
+    staleJobs: async (before, limit, workerIdPrefix) =>
       (await db.job.findMany({
-        where: { status: { in: ['PREPARING', 'RUNNING', 'CANCELLING'] }, OR: [{ heartbeatAt: { lt: before } }, { heartbeatAt: null, updatedAt: { lt: before } }] },
+        where: {
+          status: { in: ['PREPARING', 'RUNNING', 'CANCELLING'] },
+          OR: [{ heartbeatAt: { lt: before } }, { heartbeatAt: null, updatedAt: { lt: before } }],
+          ...(workerIdPrefix ? { workerId: { startsWith: workerIdPrefix } } : {}),
+        },
         orderBy: { heartbeatAt: 'asc' },
         take: limit,
       })) as StoredJob[],

@@ -97,10 +97,12 @@ export class JobRunService {
    * retry budget like a failed one, so the job is queued again as the next attempt after the backoff, or
    * fails with WORKER_LOST once `maxAttempts` attempts failed or were lost; a job being cancelled ends
    * CANCELLED. Safe to run on every worker at once: each move is a locked, conditional transition.
+   * `workerIdPrefix` limits it to the workers of one queue prefix (worker ids start with it), so
+   * deployments sharing a database but not their queues never requeue each other's jobs.
    */
-  async reapStale(o: { timeoutMs: number } & RetryPolicy): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }> {
+  async reapStale(o: { timeoutMs: number; workerIdPrefix?: string } & RetryPolicy): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }> {
     const out = { requeued: [] as string[], failed: [] as string[], cancelled: [] as string[] };
-    for (const job of await this.deps.jobs.staleJobs(new Date(Date.now() - o.timeoutMs), 100)) {
+    for (const job of await this.deps.jobs.staleJobs(new Date(Date.now() - o.timeoutMs), 100, o.workerIdPrefix)) {
       const silent = `no heartbeat from worker ${job.workerId ?? '?'} for over ${Math.round(o.timeoutMs / 1000)} s`;
       if (job.status === 'CANCELLING') {
         const moved = await this.deps.jobs.transition(job.id, { to: 'CANCELLED', from: ['CANCELLING'], attempt: job.attempt, message: silent });

@@ -38,13 +38,17 @@ export interface WorkerProcessOptions {
   shards?: (ctx: QueueContext) => RunningShardWorkers;
 }
 
+/** What every worker id of a queue prefix starts with. */
+export const workerIdPrefix = (queuePrefix: string): string => `${queuePrefix}/`;
+
 export interface RunningWorker {
   id: string;
   stop(): Promise<void>;
 }
 
 export async function startWorkerProcess(o: WorkerProcessOptions, logger: Logger): Promise<RunningWorker> {
-  const id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  // Prefixed with the queue prefix: reapers only take back jobs of workers of their own queues.
+  const id = `${workerIdPrefix(o.queuePrefix)}${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const redis = createRedis(o.redisUrl, { role: 'worker', onError: (err) => logger.warn({ err: err.message }, 'redis connection error') });
   try {
     await Promise.all([pingRedis(redis), o.pingDatabase()]);

@@ -176,6 +176,17 @@ describe('JobRunService', () => {
     expect(await row(id)).toMatchObject({ status: 'FAILED', attempt: 2, failedAttempts: 3, errorCode: 'WORKER_LOST', errorMessage: 'no heartbeat from worker w2 for over 30 s (gave up after 3 failed attempts)' });
   });
 
+  it("with a worker-id prefix, reaps only its own queues' workers (a deployment sharing the database keeps its jobs)", async () => {
+    const { id } = await runningJob(); // claimed by worker 'w1': not of this prefix
+    await db.job.update({ where: { id }, data: { heartbeatAt: new Date(Date.now() - 60_000) } });
+    const other = await runs.reapStale({ timeoutMs: 30_000, workerIdPrefix: `${prefix}/`, ...policy });
+    expect([...other.requeued, ...other.failed, ...other.cancelled]).not.toContain(id);
+    expect(await row(id)).toMatchObject({ status: 'RUNNING', attempt: 1 });
+    await db.job.update({ where: { id }, data: { workerId: `${prefix}/host-1-abc` } });
+    const own = await runs.reapStale({ timeoutMs: 30_000, workerIdPrefix: `${prefix}/`, ...policy });
+    expect(own.requeued).toContain(id);
+  });
+
   it('a user retry starts afresh: the checkpoint is removed and the budget is whole again', async () => {
     const { id, tenantId } = await runningJob();
     await store.put(checkpointKey(id), new Uint8Array([1, 2, 3]));
