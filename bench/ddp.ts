@@ -5,6 +5,8 @@
 // per-round costs.
 //   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 64] [--batch 128] [--sync-every 8] [--workers 1,2]
 //   npm run bench:ddp -- --convergence [--model cnn] [--sync-every 4,8,16]
+// --repeat R runs the worker configurations R times, interleaved, and reports each row's median run (this
+// machine's timings move by ±20% from one minute to the next; interleaving keeps both sides under the same).
 // --convergence instead trains the whole comparison (3 float + 2 QAT epochs, MNIST 8,000 / 2,000) in
 // one process and in 2 shards (rounds in this process: the same arithmetic as over BullMQ) and prints
 // the int8 accuracies, the convergence side of choosing sync_every.
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     'sync-every': { type: 'string', default: '8' },
     workers: { type: 'string', default: '1,2' },
     convergence: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -152,12 +155,16 @@ for (const model of values.model!.split(',')) {
   const single = await plain(model);
   console.log(JSON.stringify({ model, mode: 'one process', samples_per_s: Math.round(single) }));
   for (const syncEvery of values['sync-every']!.split(',').map(Number)) {
-    const byWorkers = new Map<number, Awaited<ReturnType<typeof distributed>>>();
-    for (const w of values.workers!.split(',').map(Number)) {
-      const r = await distributed(model, w, syncEvery);
-      byWorkers.set(w, r);
-      console.log(JSON.stringify({ model, sync_every: syncEvery, workers: w, samples_per_s: Math.round(r.samplesPerS), ...r }));
+    const runs = new Map<number, Awaited<ReturnType<typeof distributed>>[]>();
+    for (let i = 0; i < Number(values.repeat); i++) {
+      for (const w of values.workers!.split(',').map(Number)) {
+        const r = await distributed(model, w, syncEvery);
+        runs.set(w, [...(runs.get(w) ?? []), r]);
+        console.log(JSON.stringify({ model, sync_every: syncEvery, workers: w, run: i + 1, samples_per_s: Math.round(r.samplesPerS), ...r }));
+      }
     }
+    const median = (xs: Awaited<ReturnType<typeof distributed>>[]) => [...xs].sort((a, b) => a.samplesPerS - b.samplesPerS)[Math.floor((xs.length - 1) / 2)]!;
+    const byWorkers = new Map([...runs].map(([w, xs]) => [w, median(xs)]));
     const one = byWorkers.get(1);
     for (const [w, r] of byWorkers) {
       const speedup = one ? r.samplesPerS / one.samplesPerS : Number.NaN;
@@ -174,7 +181,7 @@ for (const model of values.model!.split(',')) {
     }
   }
 }
-console.log(`\nbatch ${BATCH} (global), ${STEPS} timed steps after a warm-up round, MNIST ${TRAIN} train samples, WASM, one thread per process`);
+console.log(`\nbatch ${BATCH} (global), ${STEPS} timed steps after a warm-up round, MNIST ${TRAIN} train samples, WASM, one thread per process; median of ${values.repeat} interleaved run(s) per row`);
 console.log('| model | sync_every | workers | samples/s | vs one process | vs 1 worker | efficiency | round ms | sync ms/round | merge ms | state | projected efficiency 8 / 32 workers |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
