@@ -87,7 +87,8 @@ export function workerTraining(
           load: jobShardContextLoader({ store, inputs: (jobId, attempt) => runs.inputs(jobId, attempt), maxModelParams: config.maxModelParams }),
           isLive: async (jobId, attempt) => {
             const job = await jobs.findById(jobId);
-            return job?.status === 'RUNNING' && job.attempt === attempt;
+            // PREPARING too: a resumed attempt may send its first round before its RUNNING transition lands.
+            return (job?.status === 'RUNNING' || job?.status === 'PREPARING') && job.attempt === attempt;
           },
           logger: logger.child({ queue: QUEUE_NAMES.shards }),
           lockDurationMs: config.shardLockMs,

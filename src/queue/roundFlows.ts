@@ -46,6 +46,9 @@ export async function roundFlows(ctx: QueueContext): Promise<RoundFlows> {
       });
       const finished = node.job.waitUntilFinished(events) as Promise<T>;
       if (!signal) return finished;
+      // After an abort nobody awaits the round: its failure (the parent fails once its children see the
+      // job stopped) must not surface as an unhandled rejection.
+      finished.catch(() => undefined);
       return await new Promise<T>((resolve, reject) => {
         const onAbort = () => {
           // Children not started yet are dropped with their parent; running ones finish their few steps.

@@ -349,7 +349,13 @@ export async function compareQuantization(floatModel: LayersModel, train: Datase
         : null;
     if (resume && !floatRun && resume.qat === null) reportResumed();
     floatDone = floatRun?.progress ?? null;
-    if (cko && floatRun) await cko.save({ version: COMPARE_CHECKPOINT_VERSION, key, phase: 'TRAINING_QAT', float: floatDone, qat: null }, { phase: 'TRAINING_QAT', epoch: 0, step: 0 });
+    if (cko && floatRun) {
+      // A run resumed in its QAT phase keeps its checkpoint: saving "float done, no QAT yet" over it would
+      // throw away the QAT progress it holds if this attempt stopped before its next save.
+      if (!resume?.qat) await cko.save({ version: COMPARE_CHECKPOINT_VERSION, key, phase: 'TRAINING_QAT', float: floatDone, qat: null }, { phase: 'TRAINING_QAT', epoch: 0, step: 0 });
+      // A hand-over asked during the phase's last epoch is honoured here, not after calibration.
+      if (cko.handoverRequested?.()) throw new CheckpointedStopError('TRAINING_FLOAT');
+    }
     const float = { metrics: evaluate(floatModel), ...(floatRun ? { samplesPerS: floatRun.samplesPerS } : {}), training: floatRun?.training ?? untrained() };
 
     phase('CALIBRATING');

@@ -134,6 +134,8 @@ export async function trainShardRound(a: {
     let samples = 0;
     let lossSum = 0;
     let metricSum = 0;
+    // Regression: a step's mae is per target; the sums are per sample (as the Trainer's epoch sums).
+    const targetsPerSample = a.data.y.length / (a.data.x.length / sampleSize(a.data));
     const result = await trainer.fit({
       epochs: progress.cursor.epoch + 1,
       maxSteps: request.steps,
@@ -144,7 +146,7 @@ export async function trainShardRound(a: {
           const b = s.samples ?? 0;
           samples += b;
           lossSum += s.loss * b;
-          metricSum += (spec.task === 'classification' ? (s.accuracy ?? 0) : (s.mae ?? 0)) * b;
+          metricSum += (spec.task === 'classification' ? (s.accuracy ?? 0) : (s.mae ?? 0) * targetsPerSample) * b;
         },
       },
     });
@@ -233,11 +235,12 @@ export class RoundTrainer {
     const shardLen = Math.floor(n / dp.shards);
     const spec = shardTrainerSpec(opts, dp.shards);
     if (shardLen < 1) throw new Error(`${n} samples cannot make ${dp.shards} shards`);
+    if (opts.dropLast) throw new Error('data-parallel rounds do not drop last batches (dropLast is not supported)');
     this.model = model;
     this.task = opts.task;
     this.opts = opts;
     this.dp = dp;
-    this.spe = stepsPerEpoch(shardLen, spec.batchSize, opts.dropLast);
+    this.spe = stepsPerEpoch(shardLen, spec.batchSize);
     this.targetsPerSample = data.y.length / n;
     this.shards = Array.from({ length: dp.shards }, (_, k) => ({
       cursor: { epoch: 0, batchInEpoch: 0, epochRng: shardSeed(spec.seed, k) >>> 0 },

@@ -55,17 +55,22 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
       }));
       const parent: RoundPayload = { ...base, merge: o.merge };
       let summary: RoundSummary;
+      let merged: Awaited<ReturnType<typeof readState>>;
       try {
-        summary = await o.flows.run<RoundSummary>(
-          { id: `${o.jobId}-a${o.attempt}-${phase.phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}-r${request.round}`, parent: { ...parent }, children: children.map((c) => ({ ...c })), childAttempts: o.shardAttempts ?? 3 },
-          o.signal,
-        );
-      } catch (err) {
-        if (o.signal?.aborted) throw new ComparisonAbortedError(phase.phase);
-        throw new Error(`data-parallel round ${request.round} (${phase.phase}) failed: ${(err as Error).message}`);
+        try {
+          summary = await o.flows.run<RoundSummary>(
+            { id: `${o.jobId}-a${o.attempt}-${phase.phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}-r${request.round}`, parent: { ...parent }, children: children.map((c) => ({ ...c })), childAttempts: o.shardAttempts ?? 3 },
+            o.signal,
+          );
+        } catch (err) {
+          if (o.signal?.aborted) throw new ComparisonAbortedError(phase.phase);
+          throw new Error(`data-parallel round ${request.round} (${phase.phase}) failed: ${(err as Error).message}`);
+        }
+        merged = await readState(o.store, keys.merged);
+      } finally {
+        // The merged state is in hand (or the round is given up): its files go either way.
+        await o.store.deletePrefix(`${folder}/`).catch(() => undefined);
       }
-      const merged = await readState(o.store, keys.merged);
-      await o.store.deletePrefix(`${folder}/`);
       o.onRound?.({
         phase: phase.phase,
         round: request.round,

@@ -112,6 +112,8 @@ describe('comparison checkpoints', () => {
     const before = tf.memory().numTensors;
     const resumed = await run({ resume: from.bytes });
     expect(resumed.resumes).toEqual([{ resumed: true, info: from.info }]);
+    // A run resumed with QAT progress never saves over it a checkpoint without that progress.
+    if (decodeCheckpoint(from.bytes).qat) expect(resumed.saved.map((x) => decodeCheckpoint(x.bytes).qat !== null)).not.toContain(false);
     expect(bitsEqual(resumed.weights, reference.weights)).toBe(true);
     expectSameOutcome(reference.report, resumed.report);
     // Only the epochs after the checkpoint were trained again.

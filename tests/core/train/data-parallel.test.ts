@@ -80,6 +80,30 @@ describe('data-parallel exactness (SGD, sync every step)', () => {
     singleModel.dispose();
   }, 60_000);
 
+  it('report regression MAE per target like one process (3 targets, 2 shards)', async () => {
+    const n = 256;
+    const x = data.train.x.slice(0, n * 64);
+    const y = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) for (let t = 0; t < 3; t++) y[i * 3 + t] = x[i * 64 + 20 + t]! * (t + 1);
+    const d = { x, y, sampleShape: [64] };
+    const build = () => buildModel('mlp', { inputShape: [64], classes: 3, seed: 0 });
+    const options: TrainerOptions = { task: 'regression', batchSize: 32, optimizer: { kind: 'sgd' }, lr: { lr: 1e-9 }, seed: 0, shuffle: false };
+    const single = new Trainer(build(), d, options);
+    const one = (await single.fit({ epochs: 1 })).history[0]!;
+    const m = build();
+    const rounds = new RoundTrainer(m, d, options, {
+      shards: 2,
+      syncEvery: 3,
+      runner: localRoundRunner({ model: m, shards: [0, 1].map((k) => shardOf(d, 2, k)), spec: shardTrainerSpec(options, 2), merge: { activationObserver: 'ema' } }),
+    });
+    const shardLogs: number[] = [];
+    const two = (await rounds.fit({ epochs: 1, callbacks: { onShardEpochEnd: (_k, log) => void shardLogs.push(log.mae!) } })).history[0]!;
+    expect(one.mae).toBeGreaterThan(0.1);
+    expect(two.mae).toBeCloseTo(one.mae!, 4);
+    expect(two.loss).toBeCloseTo(one.loss, 4);
+    for (const s of shardLogs) expect(s).toBeCloseTo(one.mae!, 1);
+  }, 30_000);
+
   it('shards are disjoint, equal in size and cover all but fewer than N samples', () => {
     const d = head(data.train, 103);
     const parts = [0, 1, 2, 3].map((k) => shardOf(d, 4, k));
