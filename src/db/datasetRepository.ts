@@ -44,20 +44,7 @@ export interface StoredDataset {
   createdAt: Date;
 }
 
-export interface NewDataset {
-  id: string;
-  tenantId: string;
-  name: string;
-  format: string;
-  task: string;
-  sha256: string;
-  sizeBytes: number;
-  samples: number;
-  features: number;
-  classes: number | null;
-  options: DatasetRecordOptions;
-  storageKey: string;
-}
+export type NewDataset = Omit<StoredDataset, 'createdAt'>;
 
 export interface DatasetRepository {
   create(input: NewDataset): Promise<StoredDataset>;
