@@ -3,22 +3,17 @@
 // children queue), merged, and finished like any job — with per-shard metrics and shard positions in
 // the job's progress while it trains.
 import { readFile } from 'node:fs/promises';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workerTraining } from '../../src/cli/workerRuntime.js';
-import { createDb, type Db } from '../../src/db/client.js';
+import type { Db } from '../../src/db/client.js';
 import { LocalDiskStore } from '../../src/storage/localDiskStore.js';
-import { type RunningWorker, startWorkerProcess } from '../../src/workers/workerProcess.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { useBackend } from '../support/backends.js';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
-import { dropQueueKeys } from '../support/queues.js';
+import { startTestWorker, type TestWorker } from '../support/worker.js';
 
 const prefix = `qat-test-sharded-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 let t: TestApp;
 let db: Db;
-let worker: RunningWorker;
-let closeTraining: () => Promise<void>;
+let worker: TestWorker;
 let key: string;
 const auth = () => ({ authorization: `Bearer ${key}` });
 
@@ -26,30 +21,12 @@ beforeAll(async () => {
   await useBackend('wasm');
   t = await buildTestApp({ QUEUE_PREFIX: prefix });
   key = await createKey(uniqueName('sharded'));
-  db = createDb(TEST_DATABASE_URL, { poolSize: 4 });
-  const training = workerTraining(t.config, db, 'wasm', pino({ level: 'silent' }));
-  closeTraining = training.close;
-  worker = await startWorkerProcess(
-    {
-      redisUrl: TEST_REDIS_URL,
-      queuePrefix: prefix,
-      concurrency: 1,
-      training: { backend: 'wasm', reason: 'test' },
-      pingDatabase: async () => undefined,
-      closeDatabase: async () => undefined,
-      trainer: training.trainer,
-      shards: training.shards,
-    },
-    pino({ level: 'silent' }),
-  );
+  worker = await startTestWorker(t, prefix, { shards: true });
+  db = worker.db;
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.stop();
-  await closeTraining?.();
-  await t.close();
-  await dropQueueKeys(prefix);
-  await db.$disconnect();
+  await worker?.close();
 });
 
 describe('a data-parallel job', () => {
