@@ -57,19 +57,12 @@ export interface DatasetInspector {
   inspect(files: StoredFileRef[], options: DatasetParseOptions): Promise<DatasetSummary>;
 }
 
-export interface DatasetView {
+/** A stored dataset as the API shows it: its summary (without the parse details) and its identity. */
+export interface DatasetView extends Omit<DatasetSummary, 'targets' | 'scale'> {
   id: string;
   name: string;
   sha256: string;
   sizeBytes: number;
-  format: string;
-  task: TaskName;
-  samples: number;
-  testSamples: number | null;
-  features: number;
-  sampleShape: number[];
-  classes: number | null;
-  classNames?: string[];
   createdAt: Date;
 }
 
@@ -219,7 +212,7 @@ export class DatasetUpload {
 
   /** Removes what was stored; a failure to remove is reported, never thrown over the upload's own error. */
   async abort(): Promise<void> {
-    await this.session.abort().catch((err: unknown) => this.deps.onCleanupError?.(this.session.prefix, err));
+    await this.session.discard(this.deps.onCleanupError);
   }
 }
 

@@ -151,7 +151,7 @@ export class ModelUpload {
 
   /** Removes what was stored; a failure to remove is reported, never thrown over the upload's own error. */
   async abort(): Promise<void> {
-    await this.session.abort().catch((err: unknown) => this.deps.onCleanupError?.(this.session.prefix, err));
+    await this.session.discard(this.deps.onCleanupError);
   }
 }
 
@@ -174,7 +174,7 @@ export class ModelService {
       await session.addFile('zoo.json', new TextEncoder().encode(JSON.stringify({ zoo: input.zoo, width })));
       return await record(session, principal, this.deps, summary, input.name);
     } catch (err) {
-      await session.abort().catch((e: unknown) => this.deps.onCleanupError?.(session.prefix, e));
+      await session.discard(this.deps.onCleanupError);
       throw err;
     }
   }

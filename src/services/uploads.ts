@@ -94,4 +94,9 @@ export class UploadSession {
   async abort(): Promise<void> {
     await this.store.deletePrefix(this.prefix);
   }
+
+  /** abort() for a failed upload: a failure to remove is reported, never thrown over the upload's own error. */
+  async discard(onCleanupError?: (prefix: string, err: unknown) => void): Promise<void> {
+    await this.abort().catch((err: unknown) => onCleanupError?.(this.prefix, err));
+  }
 }
