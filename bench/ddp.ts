@@ -3,9 +3,10 @@
 // sync_every values. Prints samples/s, speed-up, scaling efficiency, time per round spent outside
 // training (synchronisation), and a projection of the efficiency at 8 and 32 workers from the measured
 // per-round costs.
-//   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 64] [--batch 128] [--sync-every 8] [--workers 1,2]
+//   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 128] [--batch 128] [--sync-every 16] [--workers 1,2] [--repeat 3]
+// (--sync-every defaults to the service's own default, so the plain command measures what jobs run.)
 //   npm run bench:ddp -- --convergence [--model cnn] [--sync-every 4,8,16]
-// --repeat R runs the worker configurations R times, interleaved, and reports each row's median run (this
+// --repeat R (default 3) runs the worker configurations R times, interleaved, and reports each row's median run (this
 // machine's timings move by ±20% from one minute to the next; interleaving keeps both sides under the same).
 // --convergence instead trains the whole comparison (3 float + 2 QAT epochs, MNIST 8,000 / 2,000) in
 // one process and in 2 shards (rounds in this process: the same arithmetic as over BullMQ) and prints
@@ -21,25 +22,26 @@ import { compareQuantization } from '../src/core/pipeline/compare.js';
 import { localDataParallel } from '../src/core/pipeline/localDataParallel.js';
 import { prepareQat } from '../src/core/qat/prepare.js';
 import { RoundTrainer, shardTrainerSpec } from '../src/core/train/dataParallel.js';
-import { Trainer, type TrainerOptions } from '../src/core/train/trainer.js';
+import type { TrainerOptions } from '../src/core/train/trainer.js';
 import { selectBackend } from '../src/engine/backend.js';
 import { closeRedis, createRedis } from '../src/queue/connection.js';
 import { QUEUE_NAMES } from '../src/queue/names.js';
 import { roundFlows } from '../src/queue/roundFlows.js';
+import { resolveRunConfig } from '../src/services/runConfig.js';
 import { LocalDiskStore } from '../src/storage/localDiskStore.js';
 import { distributedDataParallel, type RoundStats } from '../src/workers/shards/distributedRunner.js';
-import { benchData, benchModel, QAT } from './ddpWorker.js';
+import { benchData, benchModel, QAT, timePlainTraining } from './ddpWorker.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'mlp,cnn' },
     train: { type: 'string', default: '8000' },
-    steps: { type: 'string', default: '64' },
+    steps: { type: 'string', default: '128' },
     batch: { type: 'string', default: '128' },
-    'sync-every': { type: 'string', default: '8' },
+    'sync-every': { type: 'string', default: String(resolveRunConfig({}).sync_every) },
     workers: { type: 'string', default: '1,2' },
     convergence: { type: 'boolean', default: false },
-    repeat: { type: 'string', default: '1' },
+    repeat: { type: 'string', default: '3' },
   },
 });
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,23 +52,32 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 await selectBackend('wasm');
 const data = benchData(TRAIN);
-const options = (syncEvery: number): TrainerOptions => ({ task: 'classification', batchSize: BATCH, optimizer: { kind: 'adam' }, lr: { lr: 1e-4 }, seed: 0 });
+const options: TrainerOptions = { task: 'classification', batchSize: BATCH, optimizer: { kind: 'adam' }, lr: { lr: 1e-4 }, seed: 0 };
 
-async function plain(model: string): Promise<number> {
-  const m = prepareQat(benchModel(model), QAT).model;
-  const t = new Trainer(m, data.train, options(0));
-  await t.fit({ epochs: 1, maxSteps: 4 }); // warm-up
-  const started = performance.now();
-  await t.fit({ epochs: 100, maxSteps: STEPS });
-  const s = (performance.now() - started) / 1000;
-  t.dispose();
-  m.dispose();
-  return (STEPS * BATCH) / s;
+const plain = (model: string) => timePlainTraining(model, data.train, BATCH, STEPS);
+
+/** `workers` independent trainers at the per-shard batch, timed together: the most this machine gives
+ *  that many processes at all (they share caches and memory bandwidth), with no rounds to pay for. */
+async function independent(model: string, workers: number): Promise<number> {
+  const env = { PLAIN_BATCH: String(Math.ceil(BATCH / workers)), STEPS: String(STEPS), MODEL: model, TRAIN: String(TRAIN) };
+  const children = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
+  const results = children.map(
+    (child) =>
+      new Promise<number>((resolve, reject) => {
+        child.stdout!.on('data', (c: Buffer) => {
+          const line = c.toString().split('\n').find((l) => l.startsWith('{'));
+          if (line) resolve((JSON.parse(line) as { samplesPerS: number }).samplesPerS);
+        });
+        child.on('exit', (code) => code !== 0 && reject(new Error(`trainer exited with ${code}`)));
+      }),
+  );
+  for (const c of children) c.stdin!.write('go\n');
+  return (await Promise.all(results)).reduce((a, b) => a + b, 0);
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ddpWorker.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ddpWorker.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && resolve(child));
     child.on('exit', (code) => reject(new Error(`worker exited with ${code}`)));
   });
@@ -83,11 +94,10 @@ async function distributed(model: string, workers: number, syncEvery: number) {
   const m = prepareQat(benchModel(model), QAT).model;
   try {
     const dp = distributedDataParallel({ jobId: 'bench', attempt: 1, shards: workers, syncEvery, store: new LocalDiskStore(dir), flows, merge: { activationObserver: 'ema' }, onRound: (s) => stats.push(s) });
-    const opts = options(syncEvery);
-    const trainer = new RoundTrainer(m, data.train, opts, {
+    const trainer = new RoundTrainer(m, data.train, options, {
       shards: workers,
       syncEvery,
-      runner: dp.runnerFor({ phase: 'TRAINING_QAT', model: m, data: data.train, spec: shardTrainerSpec(opts, workers) }),
+      runner: dp.runnerFor({ phase: 'TRAINING_QAT', model: m, data: data.train, spec: shardTrainerSpec(options, workers) }),
     });
     await trainer.fit({ epochs: 100, maxSteps: syncEvery }); // warm-up: workers load data and build models
     stats.length = 0;
@@ -100,6 +110,7 @@ async function distributed(model: string, workers: number, syncEvery: number) {
       rounds: stats.length,
       roundMs: mean((s) => s.totalMs),
       trainMs: mean((s) => s.maxTrainMs),
+      meanTrainMs: mean((s) => s.meanTrainMs),
       syncMs: mean((s) => s.totalMs - s.maxTrainMs),
       mergeMs: mean((s) => s.mergeMs),
       stateBytes: stats[0]?.stateBytes ?? 0,
@@ -151,13 +162,28 @@ if (values.convergence) {
 }
 
 const rows: string[] = [];
+const ceilingRows: string[] = [];
+const workerCounts = values.workers!.split(',').map(Number);
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 for (const model of values.model!.split(',')) {
   const single = await plain(model);
   console.log(JSON.stringify({ model, mode: 'one process', samples_per_s: Math.round(single) }));
+  const apart = new Map<number, number[]>();
+  for (let i = 0; i < Number(values.repeat); i++) {
+    for (const w of workerCounts) {
+      const samplesPerS = await independent(model, w);
+      apart.set(w, [...(apart.get(w) ?? []), samplesPerS]);
+      console.log(JSON.stringify({ model, mode: 'independent trainers', processes: w, batch_each: Math.ceil(BATCH / w), run: i + 1, samples_per_s: Math.round(samplesPerS) }));
+    }
+  }
+  for (const w of workerCounts) {
+    const ratio = medianOf(apart.get(w)!) / medianOf(apart.get(1) ?? [single]);
+    ceilingRows.push(`| ${model} | ${w} | ${Math.ceil(BATCH / w)} | ${Math.round(medianOf(apart.get(w)!))} | ${ratio.toFixed(2)}× |`);
+  }
   for (const syncEvery of values['sync-every']!.split(',').map(Number)) {
     const runs = new Map<number, Awaited<ReturnType<typeof distributed>>[]>();
     for (let i = 0; i < Number(values.repeat); i++) {
-      for (const w of values.workers!.split(',').map(Number)) {
+      for (const w of workerCounts) {
         const r = await distributed(model, w, syncEvery);
         runs.set(w, [...(runs.get(w) ?? []), r]);
         console.log(JSON.stringify({ model, sync_every: syncEvery, workers: w, run: i + 1, samples_per_s: Math.round(r.samplesPerS), ...r }));
@@ -175,13 +201,20 @@ for (const model of values.model!.split(',')) {
       const fixedSync = Math.max(0, r.syncMs - r.mergeMs);
       const computeAt = (n: number) => (r.trainMs * w) / n;
       const effAt = (n: number) => computeAt(n) / (computeAt(n) + fixedSync + perShardMerge * n);
+      // Where the lost efficiency goes: shards training more slowly per sample when they share the
+      // machine (caches, memory bandwidth), waiting for the slowest shard, and the synchronisation.
+      const perSampleCost = one ? (r.meanTrainMs * w) / one.meanTrainMs : Number.NaN;
       rows.push(
-        `| ${model} | ${syncEvery} | ${w} | ${Math.round(r.samplesPerS)} | ${(r.samplesPerS / single).toFixed(2)}× | ${speedup.toFixed(2)}× | ${((speedup / w) * 100).toFixed(0)}% | ${r.roundMs.toFixed(0)} | ${r.syncMs.toFixed(0)} | ${r.mergeMs.toFixed(0)} | ${(r.stateBytes / 1024).toFixed(0)} KB | ${(effAt(8) * 100).toFixed(0)}% / ${(effAt(32) * 100).toFixed(0)}% |`,
+        `| ${model} | ${syncEvery} | ${w} | ${Math.round(r.samplesPerS)} | ${(r.samplesPerS / single).toFixed(2)}× | ${speedup.toFixed(2)}× | ${((speedup / w) * 100).toFixed(0)}% | ${r.roundMs.toFixed(0)} | ${r.syncMs.toFixed(0)} | ${r.mergeMs.toFixed(0)} | ${(r.stateBytes / 1024).toFixed(0)} KB | ${perSampleCost.toFixed(2)}× | ${(r.trainMs - r.meanTrainMs).toFixed(0)} | ${(effAt(8) * 100).toFixed(0)}% / ${(effAt(32) * 100).toFixed(0)}% |`,
       );
     }
   }
 }
 console.log(`\nbatch ${BATCH} (global), ${STEPS} timed steps after a warm-up round, MNIST ${TRAIN} train samples, WASM, one thread per process; median of ${values.repeat} interleaved run(s) per row`);
-console.log('| model | sync_every | workers | samples/s | vs one process | vs 1 worker | efficiency | round ms | sync ms/round | merge ms | state | projected efficiency 8 / 32 workers |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| model | sync_every | workers | samples/s | vs one process | vs 1 worker | efficiency | round ms | sync ms/round | merge ms | state | train cost per sample vs 1 worker | slowest − mean shard ms | projected efficiency 8 / 32 workers |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
+console.log(`\nThe machine's own limit: that many independent trainers (no rounds, batch ${BATCH}/processes each) at once, median of ${values.repeat}`);
+console.log('| model | processes | batch each | samples/s (sum) | vs 1 process |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const r of ceilingRows) console.log(r);

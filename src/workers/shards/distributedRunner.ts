@@ -30,7 +30,9 @@ export interface RoundStats {
   round: number;
   steps: number;
   totalMs: number;
+  /** The round waits for its slowest shard: max − mean is the time lost to uneven shards. */
   maxTrainMs: number;
+  meanTrainMs: number;
   mergeMs: number;
   stateBytes: number;
 }
@@ -77,6 +79,7 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
         steps: request.steps,
         totalMs: performance.now() - started,
         maxTrainMs: Math.max(...summary.shards.map((s) => s.trainMs)),
+        meanTrainMs: summary.shards.reduce((a, s) => a + s.trainMs, 0) / summary.shards.length,
         mergeMs: summary.mergeMs,
         stateBytes: summary.stateBytes,
       });
