@@ -64,19 +64,31 @@ export function shardProcessor(o: ShardWorkerOptions, cache: ShardContextCache) 
     });
 }
 
-export function roundProcessor(o: Pick<ShardWorkerOptions, 'store'>) {
-  return async (job: Job<RoundJobPayload>): Promise<RoundSummary> => {
-    const p = job.data as unknown as RoundPayload;
-    const started = performance.now();
-    const keys = stateKeys(p.folder);
-    const summaries = Object.values(await job.getChildrenValues<ShardSummary>());
-    if (summaries.length !== p.shards) throw new Error(`round ${p.round} of job ${p.jobId} has ${summaries.length} shard results, ${p.shards} expected`);
-    const results: ShardRoundResult[] = await Promise.all(summaries.map(async (s) => ({ ...s, state: await readState(o.store, keys.shard(s.shard)) })));
-    const outcome = mergeRound(results, p.merge);
-    const stateBytes = await writeState(o.store, keys.merged, outcome.merged);
-    const trainMs = new Map(summaries.map((s) => [s.shard, s.trainMs]));
-    return { shards: outcome.shards.map((s) => ({ ...s, trainMs: trainMs.get(s.shard) ?? 0 })), mergeMs: performance.now() - started, stateBytes };
+/**
+ * Merges a round whose shards all completed. A round outliving its job (cancelled, or handed to another
+ * attempt while this merge waited or ran) leaves nothing behind: the coordinator removed the round's
+ * folder when it gave up, so a merged file written now would stay until the job is deleted.
+ */
+export async function mergeRoundFiles(o: Pick<ShardWorkerOptions, 'store' | 'isLive'>, p: RoundPayload, summaries: ShardSummary[]): Promise<RoundSummary> {
+  const started = performance.now();
+  const keys = stateKeys(p.folder);
+  const discard = async () => {
+    await o.store.deletePrefix(`${p.folder}/`).catch(() => undefined);
+    return new UnrecoverableError(`job ${p.jobId} attempt ${p.attempt} is no longer running: round ${p.round} discarded`);
   };
+  if (!(await o.isLive(p.jobId, p.attempt))) throw await discard();
+  if (summaries.length !== p.shards) throw new Error(`round ${p.round} of job ${p.jobId} has ${summaries.length} shard results, ${p.shards} expected`);
+  const results: ShardRoundResult[] = await Promise.all(summaries.map(async (s) => ({ ...s, state: await readState(o.store, keys.shard(s.shard)) })));
+  const outcome = mergeRound(results, p.merge);
+  const stateBytes = await writeState(o.store, keys.merged, outcome.merged);
+  if (!(await o.isLive(p.jobId, p.attempt))) throw await discard();
+  const trainMs = new Map(summaries.map((s) => [s.shard, s.trainMs]));
+  return { shards: outcome.shards.map((s) => ({ ...s, trainMs: trainMs.get(s.shard) ?? 0 })), mergeMs: performance.now() - started, stateBytes };
+}
+
+export function roundProcessor(o: Pick<ShardWorkerOptions, 'store' | 'isLive'>) {
+  return async (job: Job<RoundJobPayload>): Promise<RoundSummary> =>
+    mergeRoundFiles(o, job.data as unknown as RoundPayload, Object.values(await job.getChildrenValues<ShardSummary>()));
 }
 
 /** Starts the shard and round consumers of this process. */
