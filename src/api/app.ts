@@ -77,6 +77,9 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** The nearest `hops` proxies are trusted (what proxy-addr does for a number; Fastify's types take only its function form). */
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
 export async function buildServer(deps: ApiDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
   const logging = options.loggerInstance
     ? { loggerInstance: options.loggerInstance }
@@ -86,6 +89,8 @@ export async function buildServer(deps: ApiDeps, options: ServerOptions = {}): P
     genReqId: requestId,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: deps.config.bodyLimitBytes,
+    // request.ip (the failed-authentication limit, logs) is the forwarded client only behind trusted proxies.
+    trustProxy: typeof deps.config.trustProxy === 'number' ? trustHops(deps.config.trustProxy) : deps.config.trustProxy,
     // Drop idle keep-alive sockets on close so shutdown waits only for in-flight requests.
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },

@@ -1,5 +1,6 @@
 // Tiny typed readers for environment variables. Each returns the parsed value or a reason string,
 // so the caller can report every invalid variable at once instead of stopping at the first.
+import { isIP } from 'node:net';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -42,6 +43,33 @@ export function boolean(raw: string): Parsed<boolean> {
   if (['1', 'true', 'yes', 'on'].includes(v)) return ok(true);
   if (['0', 'false', 'no', 'off'].includes(v)) return ok(false);
   return bad(`must be true or false, got '${raw}'`);
+}
+
+export type TrustProxy = boolean | number | string[];
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * Which proxies' X-Forwarded-For the API believes (Fastify's trustProxy): false (the socket address is
+ * the client), true (any), a hop count, or addresses/CIDR ranges (and proxy-addr's names loopback,
+ * linklocal, uniquelocal), comma-separated. Checked here so a typo fails at start with its reason.
+ */
+export function trustProxy(raw: string): Parsed<TrustProxy> {
+  const v = raw.trim();
+  // Digits are a hop count (0: none trusted), before boolean() would read 1 as "trust everyone".
+  if (/^\d+$/.test(v)) return Number(v) === 0 ? ok(false) : integer(v, 1, 32);
+  const asBoolean = boolean(v);
+  if (asBoolean.ok) return asBoolean;
+  const entries = v.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (PROXY_RANGE_NAMES.includes(entry)) continue;
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= maxPrefix))) {
+      return bad(`must be true, false, a hop count or comma-separated IP addresses/CIDR ranges (or ${PROXY_RANGE_NAMES.join(', ')}); '${entry}' is none of them`);
+    }
+  }
+  return ok(entries);
 }
 
 /** Sizes like `10mb`, `512KiB` or plain bytes; binary multiples (1 mb = 2^20 bytes). */

@@ -1,7 +1,7 @@
 // The service's configuration: read once from the environment by a composition root, validated,
 // typed and frozen. Every variable, its default and its meaning is listed in README.md.
 import path from 'node:path';
-import { boolean, byteSize, integer, nonEmpty, oneOf, type Parsed, url } from './env.js';
+import { boolean, byteSize, integer, nonEmpty, oneOf, type Parsed, type TrustProxy, trustProxy, url } from './env.js';
 
 export { redact } from './env.js';
 
@@ -63,6 +63,8 @@ export interface Config {
   /** Requests with a missing or invalid API key one client address may make per window before its /v1 requests get 429; 0 turns the limit off. */
   readonly authFailureMax: number;
   readonly authFailureWindowMs: number;
+  /** Proxies whose X-Forwarded-For gives the client address (rate limits by address, request logs). */
+  readonly trustProxy: TrustProxy;
   /** Serve Prometheus metrics at GET /metrics (unauthenticated: keep it on the internal network). */
   readonly metricsEnabled: boolean;
   /** Bearer (or HTTP basic password) that opens Bull Board at /admin/queues; null = board not mounted. */
@@ -118,6 +120,7 @@ const spec = {
   RATE_LIMIT_WINDOW_MS: { default: '60000', parse: (r) => integer(r, 100, 86_400_000) } as VarSpec<number>,
   AUTH_FAILURE_MAX: { default: '100', parse: (r) => integer(r, 0, 1_000_000) } as VarSpec<number>,
   AUTH_FAILURE_WINDOW_MS: { default: '60000', parse: (r) => integer(r, 100, 86_400_000) } as VarSpec<number>,
+  TRUST_PROXY: { default: 'false', parse: trustProxy } as VarSpec<TrustProxy>,
   METRICS_ENABLED: { default: 'true', parse: boolean } as VarSpec<boolean>,
   ADMIN_API_KEY: {
     default: '',
@@ -177,6 +180,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, c
     rateLimitWindowMs: v.RATE_LIMIT_WINDOW_MS,
     authFailureMax: v.AUTH_FAILURE_MAX,
     authFailureWindowMs: v.AUTH_FAILURE_WINDOW_MS,
+    trustProxy: v.TRUST_PROXY,
     metricsEnabled: v.METRICS_ENABLED,
     adminApiKey: v.ADMIN_API_KEY,
   };

@@ -186,6 +186,27 @@ describe('failed authentication per client address', () => {
     }
   });
 
+  it('counts the forwarded client behind a trusted proxy (TRUST_PROXY), and ignores X-Forwarded-For from anyone else', async () => {
+    const app = await limited({ TRUST_PROXY: '10.0.0.0/8' });
+    const direct = await limited();
+    const via = (client: string) => ({ ...bad, 'x-forwarded-for': client });
+    try {
+      for (let i = 0; i < FAILS; i++) expect((await from(app, '10.0.0.1', via('198.51.100.20'))).statusCode).toBe(401);
+      expect((await from(app, '10.0.0.2', via('198.51.100.20'))).statusCode).toBe(429);
+      // The proxy itself, and the other clients behind it, keep their own budgets.
+      expect((await from(app, '10.0.0.1', via('198.51.100.21'))).statusCode).toBe(401);
+      // An untrusted sender cannot pick the address it is counted as (nor spend someone else's budget).
+      for (let i = 0; i < FAILS; i++) expect((await from(app, '203.0.113.9', via('198.51.100.22'))).statusCode).toBe(401);
+      expect((await from(app, '203.0.113.9', via('198.51.100.23'))).statusCode).toBe(429);
+      expect((await from(app, '10.0.0.1', via('198.51.100.22'))).statusCode).toBe(401);
+      // Without TRUST_PROXY every client behind one proxy shares the proxy's budget.
+      for (let i = 0; i < FAILS; i++) expect((await from(direct, '10.0.0.1', via(`198.51.100.${30 + i}`))).statusCode).toBe(401);
+      expect((await from(direct, '10.0.0.1', via('198.51.100.40'))).statusCode).toBe(429);
+    } finally {
+      await Promise.all([app.close(), direct.close()]);
+    }
+  });
+
   it('is off with AUTH_FAILURE_MAX=0', async () => {
     const off = await limited({ AUTH_FAILURE_MAX: '0' });
     try {

@@ -73,6 +73,22 @@ describe('parseConfig', () => {
     expect(bad.problems.map((p) => p.field).sort()).toEqual(['JOB_CHECKPOINT_INTERVAL_MS', 'JOB_RETRY_BACKOFF_MS', 'JOB_SHUTDOWN_GRACE_MS']);
   });
 
+  it('reads TRUST_PROXY as off, on, a hop count or address ranges, and names a bad entry', () => {
+    const value = (raw: string) => {
+      const r = parseConfig({ TRUST_PROXY: raw });
+      return r.ok ? r.config.trustProxy : r.problems;
+    };
+    expect(value('')).toBe(false);
+    expect(value('true')).toBe(true);
+    expect(value('2')).toBe(2);
+    expect(value('1')).toBe(1);
+    expect(value('0')).toBe(false);
+    expect(value('10.0.0.0/8, 2001:db8::1, loopback')).toEqual(['10.0.0.0/8', '2001:db8::1', 'loopback']);
+    expect(value('10.0.0.0/33')).toEqual([{ field: 'TRUST_PROXY', reason: expect.stringContaining("'10.0.0.0/33' is none of them") }]);
+    expect(value('10.0.0.1, proxy.internal')).toEqual([{ field: 'TRUST_PROXY', reason: expect.stringContaining("'proxy.internal'") }]);
+    expect(value('33')).toEqual([{ field: 'TRUST_PROXY', reason: expect.stringContaining('between 1 and 32') }]);
+  });
+
   it('never echoes a password from an invalid URL', () => {
     const result = parseConfig({ DATABASE_URL: 'mysql://admin:hunter2@db/x' });
     expect(result.ok).toBe(false);
