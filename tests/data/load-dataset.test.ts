@@ -170,4 +170,16 @@ describe('loadDataset', () => {
     await fail(opts(at('nope.csv')), 'data', /does not exist/);
     await fail(opts(at('mnist'), { testData: at('iris.csv') }), 'testData', /brings its own test files/);
   });
+
+  it('refuses the CSV/TSV reading options for other formats instead of ignoring them', async () => {
+    for (const [file, o, field, format] of [
+      ['mnist', { labelColumn: '0' }, 'labelColumn', 'IDX'],
+      ['digits.npz', { skipRows: 1 }, 'skipRows', 'npz'],
+      ['iris-jsonl.zip', { labelColumn: 'species' }, 'labelColumn', 'jsonl'],
+    ] as const) {
+      const e = await loadDataset(opts(at(file), o)).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).fields).toEqual([{ field, reason: `does not apply to ${format} data (CSV/TSV only)` }]);
+    }
+  });
 });

@@ -118,6 +118,12 @@ async function openInput(file: string, field: 'data' | 'testData', limits: Archi
 
 type Parsed = ParsedDataset & { schema?: CsvResult['schema']; format: string; scale?: string };
 
+/** The CSV/TSV reading options are refused, not ignored, for other formats (as an upload's are). */
+function refuseCsvOptions(o: DataOptions, format: string): void {
+  const misplaced = (['labelColumn', 'skipRows'] as const).filter((k) => o[k] !== undefined);
+  if (misplaced.length > 0) throw new ValidationError(misplaced.map((field) => ({ field, reason: `does not apply to ${format} data (CSV/TSV only)` })));
+}
+
 async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOptions, schema?: CsvResult['schema']): Promise<Parsed> {
   const { name } = input;
   const format = `${input.format}${input.where}`;
@@ -133,6 +139,7 @@ async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOption
     });
     return { ...r, format };
   }
+  refuseCsvOptions(o, input.format);
   if (input.format === 'jsonl') return { ...(await parseJsonl(await input.source(), { name, ...task })), format, scale: 'none' };
   // NPZ: the arrays first, to report whether x was scaled (uint8 / 255) or taken as it is.
   const arrays = parseNpz((await input.source()) as Uint8Array, { name });
@@ -194,6 +201,7 @@ export async function loadDataset(o: DataOptions): Promise<LoadedData> {
   if (name !== undefined) return loadBuiltinData(name, o);
   const input = await openInput(o.data, 'data', o.archiveLimits);
   if (input.kind === 'idx') {
+    refuseCsvOptions(o, 'IDX');
     if (o.testData) throw new ValidationError([{ field: 'testData', reason: 'an IDX set brings its own test files (t10k-*)' }]);
     const { train, test } = parseIdxSet(input.files);
     input.files.clear();
