@@ -134,6 +134,21 @@ describe('loadDataset', () => {
     expect(d.test.x).toEqual(d.train.x);
   });
 
+  it('a JSON Lines --test-data is coded by the training classes, even when it lacks one of them', async () => {
+    const names = ['setosa', 'versicolor', 'virginica'];
+    const rows = (from: number, keep: (y: number) => boolean) =>
+      iris.x.map((x, i) => ({ x, y: iris.y[i]! })).filter((r, i) => i >= from && keep(r.y)).map((r) => JSON.stringify({ x: r.x, y: names[r.y] })).join('\n');
+    await writeFile(at('iris-train.jsonl'), rows(0, () => true));
+    // No setosa: sorted alone its labels would be versicolor = 0, virginica = 1.
+    await writeFile(at('iris-test.jsonl'), rows(100, (y) => y > 0));
+    const d = await loadDataset(opts(at('iris-train.jsonl'), { testData: at('iris-test.jsonl') }));
+    expect(d.classNames).toEqual(names);
+    expect(Array.from(d.test.y)).toEqual(iris.y.slice(100).filter((y) => y > 0));
+    await writeFile(at('iris-unknown.jsonl'), `${JSON.stringify({ x: iris.x[0], y: 'iris-x' })}\n`);
+    const e = await loadDataset(opts(at('iris-train.jsonl'), { testData: at('iris-unknown.jsonl') })).catch((err: unknown) => err);
+    expect((e as Error).message).toMatch(/iris-unknown\.jsonl: line 1\.y.*label "iris-x" is not one of the 3 training classes/);
+  });
+
   it('JSON Lines inside a .zip, and an NPZ of uint8 images', async () => {
     const j = await loadDataset(opts(at('iris-jsonl.zip')));
     expect([j.format, j.train.y.length + j.test.y.length, j.train.sampleShape]).toEqual(['jsonl in zip', 150, [4]]);

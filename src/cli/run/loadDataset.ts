@@ -124,7 +124,9 @@ function refuseCsvOptions(o: DataOptions, format: string): void {
   if (misplaced.length > 0) throw new ValidationError(misplaced.map((field) => ({ field, reason: `does not apply to ${format} data (CSV/TSV only)` })));
 }
 
-async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOptions, schema?: CsvResult['schema']): Promise<Parsed> {
+/** `train`: the training data a test file must be coded like (its CSV schema, its class vocabulary). */
+async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOptions, train?: Parsed): Promise<Parsed> {
+  const schema = train?.schema;
   const { name } = input;
   const format = `${input.format}${input.where}`;
   const task = o.task ? { task: o.task } : {};
@@ -140,7 +142,12 @@ async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOption
     return { ...r, format };
   }
   refuseCsvOptions(o, input.format);
-  if (input.format === 'jsonl') return { ...(await parseJsonl(await input.source(), { name, ...task })), format, scale: 'none' };
+  if (input.format === 'jsonl') {
+    // A test file's labels are coded by the training classes: sorted alone, a test set lacking a class
+    // (or holding one the training data has not) would silently number its labels differently.
+    const vocabulary = train?.task === 'classification' && train.classNames ? { task: 'classification' as const, classNames: train.classNames } : task;
+    return { ...(await parseJsonl(await input.source(), { name, ...vocabulary })), format, scale: 'none' };
+  }
   // NPZ: the arrays first, to report whether x was scaled (uint8 / 255) or taken as it is.
   const arrays = parseNpz((await input.source()) as Uint8Array, { name });
   const x = arrays.get('x');
@@ -213,7 +220,7 @@ export async function loadDataset(o: DataOptions): Promise<LoadedData> {
   if (o.testData) {
     const testInput = await openInput(o.testData, 'testData', o.archiveLimits);
     if (testInput.kind === 'idx') throw new ValidationError([{ field: 'testData', reason: `${o.testData} holds an IDX set; a test set is one file (or an archive of one)` }]);
-    const test = await parseInput(testInput, o, parsed.schema);
+    const test = await parseInput(testInput, o, parsed);
     checkTestMatches(parsed, test, o.testData);
     const classes = Math.max(classCount(parsed.dataset, task), classCount(test.dataset, task));
     return finish({ train: parsed.dataset, test: test.dataset, task, classes, classNames, testSource: 'given', format, ...(parsed.schema ? { tabular: parsed.schema } : {}) }, scale);
