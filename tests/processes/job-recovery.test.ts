@@ -1,7 +1,8 @@
 // Jobs outlive their training processes and workers — real `qat worker` processes, Postgres, Redis and
 // the blob store: a worker stopped with SIGTERM hands its running job over (checkpoint, back to the queue)
 // and another worker finishes it from the checkpoint with the result an undisturbed run gives; a training
-// process killed with SIGKILL is an infrastructure failure, retried after the backoff from the checkpoint.
+// process killed with SIGKILL is an infrastructure failure, retried after the backoff from the checkpoint;
+// a data-parallel job whose coordinator is killed resumes at its last completed round.
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/db/client.js';
@@ -24,7 +25,7 @@ interface JobView {
   id: string;
   status: string;
   attempt: number;
-  progress: { phase?: string; epoch?: number; step?: number };
+  progress: { phase?: string; epoch?: number; step?: number; round?: number };
   error: { code: string; message: string } | null;
   transitions: { from: string | null; to: string; message: string | null; at: string }[];
   report: { accuracy: Record<string, number>; train: { float: { history: { loss: number }[] }; qat: { history: { loss: number }[] } } } | null;
@@ -91,7 +92,8 @@ const finished = (j: JobView) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j
 const inFloatTraining = (minEpoch: number) => (j: JobView) => finished(j) || (j.progress.phase === 'TRAINING_FLOAT' && (j.progress.epoch ?? 0) >= minEpoch);
 
 /** The float loss series as recorded: one point per epoch, none twice. */
-const floatEpochs = async (id: string) => (await db.metric.findMany({ where: { jobId: id, name: 'float.loss' }, orderBy: { epoch: 'asc' } })).map((m) => m.epoch);
+const floatEpochs = async (id: string, where: { shard?: null } = {}) =>
+  (await db.metric.findMany({ where: { jobId: id, name: 'float.loss', ...where }, orderBy: { epoch: 'asc' } })).map((m) => m.epoch);
 
 describe('job recovery', () => {
   it('SIGTERM: the worker hands its running job over; another worker resumes it from the checkpoint and it ends as an undisturbed run would', async () => {
@@ -168,4 +170,40 @@ describe('job recovery', () => {
     expect(await floatEpochs(id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(() => process.kill(childPid, 0)).toThrow(/ESRCH/);
   }, 240_000);
+
+  it('SIGKILL of a data-parallel job\'s coordinator: retried, it resumes at its last completed round and ends as an undisturbed run would', async () => {
+    const config = { epochs: 12, qat_epochs: 1, batch_size: 16, seed: 7, shards: 2, sync_every: 2 };
+    const id = await submit(config);
+    // One worker: its training process coordinates, its shard consumer trains both shards in turn.
+    const w = worker({ JOB_RETRY_BACKOFF_MS: '1000' });
+    await w.waitForLog(/^worker ready$/, 60_000);
+    const started = await w.waitForLog(/^training process started$/, 60_000);
+    const training = await until(id, (j) => finished(j) || (j.progress.phase === 'TRAINING_FLOAT' && (j.progress.round ?? 0) >= 6), 120_000);
+    expect(training.status, JSON.stringify(training.transitions.at(-1))).toBe('RUNNING');
+    process.kill(started.child_pid as number, 'SIGKILL');
+
+    const done = await until(id, finished, 180_000);
+    expect(done, JSON.stringify(done.transitions)).toMatchObject({ status: 'SUCCEEDED', attempt: 2, error: null });
+    expect(done.transitions[3]!.message).toMatch(/^WORKER_CRASHED: the training process was killed by SIGKILL/);
+    const resumed = /^resumed from checkpoint: TRAINING_FLOAT epoch \d+, step (\d+), round (\d+)$/.exec(done.transitions[5]!.message ?? '');
+    expect(resumed, done.transitions[5]!.message ?? '').not.toBeNull();
+    // Every round is a checkpoint: at most the round in flight is trained again.
+    expect(Number(resumed![2])).toBeGreaterThanOrEqual(training.progress.round! - 1);
+    // Rounds end at epoch ends: a round is sync_every steps or the rest of its epoch.
+    expect(Number(resumed![1])).toBeLessThanOrEqual(Number(resumed![2]) * config.sync_every);
+    // The merged metrics: every epoch once.
+    expect(await floatEpochs(id, { shard: null })).toEqual(Array.from({ length: config.epochs }, (_, i) => i + 1));
+    // The killed attempt's round in flight left no files behind once the job finished.
+    expect(await new LocalDiskStore(t.config.dataDir).list(`jobs/${id}/rounds/`)).toEqual([]);
+
+    const plain = await until(await submit(config), finished, 180_000);
+    expect(plain.status, w.output().slice(-4000)).toBe('SUCCEEDED');
+    for (const [variant, accuracy] of Object.entries(plain.report!.accuracy)) expect(done.report!.accuracy[variant], variant).toBeCloseTo(accuracy, 6);
+    for (const phase of ['float', 'qat'] as const) {
+      const a = done.report!.train[phase].history.map((h) => h.loss);
+      const b = plain.report!.train[phase].history.map((h) => h.loss);
+      expect(a.length, phase).toBe(b.length);
+      a.forEach((loss, i) => expect(loss, `${phase} epoch ${i + 1}`).toBeCloseTo(b[i]!, 6));
+    }
+  }, 360_000);
 });

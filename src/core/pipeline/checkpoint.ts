@@ -39,6 +39,8 @@ export interface CheckpointInfo {
   epoch: number;
   /** Optimizer updates applied so far in the phase. */
   step: number;
+  /** Data-parallel: rounds completed so far in the phase. */
+  round?: number;
 }
 
 export type ResumeResult = { resumed: true; info: CheckpointInfo } | { resumed: false; reason: string };

@@ -139,7 +139,8 @@ class CheckpointRefusedError extends Error {
 /** The part of a checkpoint that says where training continues. */
 function resumePoint(c: CompareCheckpoint): CheckpointInfo {
   const p = c.phase === 'TRAINING_QAT' ? c.qat : c.float;
-  return { phase: c.phase, epoch: p?.trainer.cursor.epoch ?? 0, step: p?.trainer.step ?? 0 };
+  const round = p?.trainer.round;
+  return { phase: c.phase, epoch: p?.trainer.cursor.epoch ?? 0, step: p?.trainer.step ?? 0, ...(round !== undefined ? { round } : {}) };
 }
 
 /** Why a checkpoint cannot belong to this run, before any of it is taken up; null when it may. */
@@ -228,7 +229,7 @@ async function fit(data: Dataset, o: CompareOptions, { phase, model, epochs, lr,
     });
     const save = async () => {
       if (!ck) return;
-      await ck.save(snapshot(), { phase, epoch: trainer.epoch, step: trainer.step });
+      await ck.save(snapshot(), { phase, epoch: trainer.epoch, step: trainer.step, ...(trainer instanceof RoundTrainer ? { round: trainer.round } : {}) });
       lastSave = performance.now();
     };
     // A checkpoint is only taken between whole steps and never with an epoch's last batch done but the

@@ -5,8 +5,11 @@ import type { TrainState } from '../../core/train/state.js';
 import { decodeState, encodeState } from '../../core/train/stateCodec.js';
 import type { BlobStore } from '../../storage/blobStore.js';
 
+/** Every round folder of a job, of all its attempts. */
+export const roundsPrefix = (jobId: string): string => `jobs/${jobId}/rounds/`;
+
 export const roundFolder = (jobId: string, attempt: number, phase: string, round: number): string =>
-  `jobs/${jobId}/rounds/a${attempt}-${phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}-r${round}`;
+  `${roundsPrefix(jobId)}a${attempt}-${phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}-r${round}`;
 
 export const stateKeys = (folder: string) => ({
   global: `${folder}/global.bin`,

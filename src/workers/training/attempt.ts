@@ -13,6 +13,7 @@ import { runPipeline } from '../pipeline/runPipeline.js';
 import type { ArtifactSink, CheckpointInfo, PipelineCheckpoints, PipelineProgress } from '../pipeline/types.js';
 import type { RoundFlows } from '../../queue/roundFlows.js';
 import { jobDataParallel, roundProgress } from '../shards/jobRounds.js';
+import { roundsPrefix } from '../shards/roundState.js';
 import { loadJobData, loadJobModel } from './jobInputs.js';
 import { type AttemptRef, type AttemptResult, describeCheckpoint, type TrainingProgress } from './protocol.js';
 
@@ -197,6 +198,8 @@ export async function runAttempt(d: AttemptDeps, c: AttemptControl): Promise<Att
       return (await d.runs.cancelRequested(jobId)) ? { outcome: 'cancelled' } : { outcome: 'stale' };
     }
     await d.store.deletePrefix(checkpointKey(jobId)).catch((err: Error) => log.warn({ err: err.message }, 'could not remove the checkpoint of a finished job'));
+    // A round in flight when an earlier attempt's training process died has no coordinator left to remove its files.
+    await d.store.deletePrefix(roundsPrefix(jobId)).catch((err: Error) => log.warn({ err: err.message }, 'could not remove the round files of a finished job'));
     return { outcome: 'succeeded' };
   } catch (err) {
     if (err instanceof ComparisonAbortedError) return { outcome: 'cancelled' };

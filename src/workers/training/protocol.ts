@@ -82,4 +82,5 @@ export function isChildMessage(m: unknown): m is ChildMessage {
 }
 
 /** "TRAINING_QAT epoch 2, step 940": where a checkpoint was taken (the phase's epochs done, and its step count). */
-export const describeCheckpoint = (info: CheckpointInfo): string => `${info.phase} epoch ${info.epoch}, step ${info.step}`;
+export const describeCheckpoint = (info: CheckpointInfo): string =>
+  `${info.phase} epoch ${info.epoch}, step ${info.step}${info.round !== undefined ? `, round ${info.round}` : ''}`;
