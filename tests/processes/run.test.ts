@@ -65,6 +65,16 @@ describe('qat run', () => {
     expect((model.predict(tf.zeros([2, 13])) as tf.Tensor).shape).toEqual([2, 3]);
   }, 120_000);
 
+  it('--shards 2: trains the shards in turn in this process and says so in the report', async () => {
+    const out = tempDir('qat-run-shards-');
+    const { code, stderr } = await runQat(['run', '--data', wine, '--skip-rows', '1', '--epochs', '4', '--qat-epochs', '1', '--batch-size', '16', '--shards', '2', '--sync-every', '4', '--out', out], {});
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8'));
+    expect([...Value.Errors(RunReportSchema, report)]).toEqual([]);
+    expect(report.train.data_parallel).toEqual({ shards: 2, sync_every: 4, transport: 'in-process', costs: null });
+    expect(report.train.float.epochs_run).toBe(4);
+  });
+
   it('refuses an unknown format, and a conv model on tabular data, naming the option', async () => {
     const unknown = await runQat(['run', '--data', 'package.json', '--out', tempDir()], {});
     expect(unknown.code).toBe(1);

@@ -106,4 +106,21 @@ describe('report.html', () => {
     expect(r).toMatch(/data-variant="qat_int8"[^]*?<td class="num good"[^>]*>−0\.01<\/td>/);
     expect(r).toMatch(/data-variant="ptq_int8"[^]*?<td class="num bad"[^>]*>\+0\.05<\/td>/);
   });
+
+  it('says where a data-parallel run\'s time went (rounds over the queue), or that it trained its shards in turn', () => {
+    expect(renderReportHtml(report)).not.toContain('id="data-parallel"');
+    const queued = structuredClone(report);
+    queued.train.data_parallel = {
+      shards: 2,
+      sync_every: 16,
+      transport: 'bullmq',
+      costs: { rounds: 120, round_seconds: 80, train_seconds: 76, wait_seconds: 2, sync_seconds: 4, merge_seconds: 0.6, state_bytes: 161_052 },
+    };
+    expect(renderReportHtml(queued)).toContain(
+      '<p class="note" id="data-parallel">Data-parallel: 2 shards merged every 16 steps: 120 rounds over the queue took 80.0 s; training 76.0 s (95%), of which 2.0 s waiting for the slowest shard; synchronising 4.0 s (5%) (merging 0.6 s, 157.3 KB per state file).</p>',
+    );
+    const inTurn = structuredClone(report);
+    inTurn.train.data_parallel = { shards: 4, sync_every: 8, transport: 'in-process', costs: null };
+    expect(renderReportHtml(inTurn)).toContain('<p class="note" id="data-parallel">Data-parallel: 4 shards merged every 8 steps, trained in turn in one process.</p>');
+  });
 });

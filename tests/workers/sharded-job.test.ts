@@ -3,8 +3,10 @@
 // children queue), merged, and finished like any job — with per-shard metrics and shard positions in
 // the job's progress while it trains.
 import { readFile } from 'node:fs/promises';
+import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
+import { RunReportSchema } from '../../src/export/report/index.js';
 import { LocalDiskStore } from '../../src/storage/localDiskStore.js';
 import { buildTestApp, createKey, type TestApp, uniqueName } from '../support/app.js';
 import { useBackend } from '../support/backends.js';
@@ -65,6 +67,16 @@ describe('a data-parallel job', () => {
     for (const s of sawShards as { samples: number }[]) expect(s.samples).toBeGreaterThanOrEqual(7);
     expect(job!.report.config).toMatchObject({ shards: 2, sync_every: 2 });
     expect(job!.report.accuracy.float).toBeGreaterThan(0.8);
+    expect([...Value.Errors(RunReportSchema, job!.report)]).toEqual([]);
+    // What the rounds cost: 9 steps an epoch at sync_every 2 are 5 rounds (2, 2, 2, 2, 1); 6 + 1 epochs.
+    const dp = job!.report.train.data_parallel;
+    expect(dp).toMatchObject({ shards: 2, sync_every: 2, transport: 'bullmq', costs: { rounds: 35 } });
+    expect(dp.costs.state_bytes).toBeGreaterThan(10_000);
+    expect(dp.costs.train_seconds).toBeGreaterThan(0);
+    expect(dp.costs.round_seconds).toBeGreaterThanOrEqual(dp.costs.train_seconds);
+    expect(dp.costs.sync_seconds).toBeCloseTo(dp.costs.round_seconds - dp.costs.train_seconds, 2);
+    expect(dp.costs.wait_seconds).toBeLessThanOrEqual(dp.costs.train_seconds);
+    expect(dp.costs.merge_seconds).toBeLessThanOrEqual(dp.costs.sync_seconds);
 
     // 142 training rows → 2 shards of 71, batch 8 each → 9 steps per epoch: epoch metrics merged and per shard.
     const series = async (shard?: number) =>

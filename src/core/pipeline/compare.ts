@@ -80,6 +80,20 @@ export interface CompareDataParallel {
   shards: number;
   syncEvery: number;
   runnerFor(phase: DataParallelPhase): RoundRunner;
+  /** What the rounds run so far cost, where the runner measures it (rounds over a queue). */
+  costs?(): DataParallelCosts;
+}
+
+/** Totals over rounds, in milliseconds (see the report's train.data_parallel.costs). */
+export interface DataParallelCosts {
+  rounds: number;
+  roundMs: number;
+  /** The slowest shard's training, summed over rounds. */
+  trainMs: number;
+  /** Slowest minus mean shard training, summed over rounds. */
+  waitMs: number;
+  mergeMs: number;
+  stateBytes: number;
 }
 
 /** What one training phase did. */

@@ -1,6 +1,6 @@
 // Assembles report.json from the comparison's results and what the caller knows about the run (data,
 // model source, config, artifacts). Infinite or undefined numbers become null: JSON has no Infinity.
-import type { QuantReport } from '../../core/pipeline/compare.js';
+import type { DataParallelCosts, QuantReport } from '../../core/pipeline/compare.js';
 import type { TaskMetrics } from '../../core/eval/metrics.js';
 import { REPORT_VERSION, type RunReport } from './schema.js';
 
@@ -14,7 +14,7 @@ export interface ReportInputs {
   seconds: number;
   artifacts: RunReport['artifacts'];
   versions: Record<string, string>;
-  train?: Pick<RunReport['train'], 'float' | 'qat'>;
+  train?: Pick<RunReport['train'], 'float' | 'qat' | 'data_parallel'>;
   exportsRefused?: RunReport['exports_refused'];
   /** Added by the export step (ONNX Runtime verification). */
   deployed?: {
@@ -23,6 +23,27 @@ export interface ReportInputs {
     size_bytes: { onnx_float: number; onnx_int8: number; tfjs_int8: number };
     latency_ms: { onnx_float: number; onnx_int8: number };
     throughput: { onnx_float: number; onnx_int8: number };
+  };
+}
+
+/** A data-parallel run's `train.data_parallel`: its layout, and what its rounds cost (seconds). */
+export function dataParallelReport(shards: number, syncEvery: number, costs: DataParallelCosts | undefined): NonNullable<RunReport['train']['data_parallel']> {
+  const seconds = (ms: number) => Math.round(ms) / 1000;
+  return {
+    shards,
+    sync_every: syncEvery,
+    transport: costs ? 'bullmq' : 'in-process',
+    costs: costs
+      ? {
+          rounds: costs.rounds,
+          round_seconds: seconds(costs.roundMs),
+          train_seconds: seconds(costs.trainMs),
+          wait_seconds: seconds(costs.waitMs),
+          sync_seconds: seconds(Math.max(0, costs.roundMs - costs.trainMs)),
+          merge_seconds: seconds(costs.mergeMs),
+          state_bytes: costs.stateBytes,
+        }
+      : null,
   };
 }
 

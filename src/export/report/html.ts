@@ -296,6 +296,21 @@ function kvTable(rows: [string, string][]): string {
   return `<dl class="kv">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }
 
+/** One line on a data-parallel run: its layout and where its rounds' time went. */
+function dataParallelNote(dp: RunReport['train']['data_parallel']): string {
+  if (!dp) return '';
+  const layout = `Data-parallel: ${dp.shards} shards merged every ${dp.sync_every} steps`;
+  const c = dp.costs;
+  if (!c) return `<p class="note" id="data-parallel">${esc(layout)}, trained in turn in one process.</p>`;
+  const share = (s: number) => (c.round_seconds > 0 ? ` (${((s / c.round_seconds) * 100).toFixed(0)}%)` : '');
+  const parts = [
+    `${int(c.rounds)} rounds over the queue took ${c.round_seconds.toFixed(1)} s`,
+    `training ${c.train_seconds.toFixed(1)} s${share(c.train_seconds)}, of which ${c.wait_seconds.toFixed(1)} s waiting for the slowest shard`,
+    `synchronising ${c.sync_seconds.toFixed(1)} s${share(c.sync_seconds)} (merging ${c.merge_seconds.toFixed(1)} s, ${formatBytes(c.state_bytes)} per state file)`,
+  ];
+  return `<p class="note" id="data-parallel">${esc(`${layout}: ${parts.join('; ')}.`)}</p>`;
+}
+
 const showValue = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The whole page. Everything comes from the report; the same report always gives the same bytes. */
@@ -361,7 +376,7 @@ export function renderReportHtml(r: RunReport): string {
     p
       ? `<tr><th scope="row">${esc(name)}</th><td class="num">${int(p.epochs_run)}</td><td class="num">${p.best_epoch ?? '–'}</td><td>${p.stopped_early ? 'yes' : 'no'}</td><td class="num">${isNum(p.samples_per_s ?? undefined) ? int(p.samples_per_s as number) : '–'}</td></tr>`
       : '';
-  const training = `<div class="scroll"><table id="training-table"><thead><tr><th scope="col">Phase</th><th scope="col" class="num">Epochs run</th><th scope="col" class="num">Best epoch</th><th scope="col">Stopped early</th><th scope="col" class="num">Samples/s</th></tr></thead><tbody>${phase('Float training', r.train.float)}${phase('QAT', r.train.qat)}</tbody></table></div><p class="note">Backend ${esc(r.backend)}; the whole run took ${esc(r.train.seconds)} s; calibration: ${esc(r.calibration.observer)} on ${int(r.calibration.samples)} samples.</p>`;
+  const training = `<div class="scroll"><table id="training-table"><thead><tr><th scope="col">Phase</th><th scope="col" class="num">Epochs run</th><th scope="col" class="num">Best epoch</th><th scope="col">Stopped early</th><th scope="col" class="num">Samples/s</th></tr></thead><tbody>${phase('Float training', r.train.float)}${phase('QAT', r.train.qat)}</tbody></table></div><p class="note">Backend ${esc(r.backend)}; the whole run took ${esc(r.train.seconds)} s; calibration: ${esc(r.calibration.observer)} on ${int(r.calibration.samples)} samples.</p>${dataParallelNote(r.train.data_parallel)}`;
 
   const layerTable = `<details><summary>Per-layer table</summary><div class="scroll"><table id="layers-table"><thead><tr><th scope="col">Layer</th><th scope="col">Op</th><th scope="col" class="num">Weight bits</th><th scope="col">Granularity</th><th scope="col" class="num">Weight SQNR (dB)</th><th scope="col" class="num">Output SQNR (dB)</th><th scope="col" class="num">Params</th><th scope="col" class="num">MACs</th></tr></thead><tbody>${r.layers
     .map(

@@ -56,6 +56,29 @@ const PhaseTraining = Type.Object(
   { additionalProperties: false },
 );
 
+const DataParallelTraining = Type.Object(
+  {
+    shards: Type.Integer({ minimum: 2 }),
+    sync_every: Type.Integer({ minimum: 1 }),
+    transport: Type.Enum(['bullmq', 'in-process'], { description: 'bullmq: rounds trained by worker slots at once; in-process: `qat run` trains the shards in turn.' }),
+    costs: Nullable(
+      Type.Object(
+        {
+          rounds: Type.Integer({ minimum: 0, description: 'Rounds this attempt ran (both phases; a resumed job counts from its checkpoint).' }),
+          round_seconds: Type.Number({ minimum: 0, description: 'Wall time of those rounds.' }),
+          train_seconds: Type.Number({ minimum: 0, description: 'Of which the slowest shard of each round trained.' }),
+          wait_seconds: Type.Number({ minimum: 0, description: 'Of the training time, what each round waited for its slowest shard beyond the mean shard.' }),
+          sync_seconds: Type.Number({ minimum: 0, description: 'Round time outside training: moving the states, the flow, the merge.' }),
+          merge_seconds: Type.Number({ minimum: 0 }),
+          state_bytes: Type.Integer({ minimum: 0, description: 'Size of one state file (a round writes shards + 2 of them and reads 2·shards + 1).' }),
+        },
+        { additionalProperties: false, description: 'What the rounds cost; null for in-process rounds.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RunReportSchema = Type.Object(
   {
     report_version: Type.Literal(REPORT_VERSION),
@@ -131,6 +154,7 @@ export const RunReportSchema = Type.Object(
         seconds: Type.Number({ minimum: 0, description: 'Wall time of the whole run.' }),
         float: Type.Optional(PhaseTraining),
         qat: Type.Optional(PhaseTraining),
+        data_parallel: Type.Optional(DataParallelTraining),
       },
       { additionalProperties: false },
     ),

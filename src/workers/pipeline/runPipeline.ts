@@ -8,7 +8,7 @@ import { type CheckpointOptions, type CompareCheckpoint, decodeCheckpoint, encod
 import { type CompareDataParallel, compareQuantization, type PhaseHistory } from '../../core/pipeline/compare.js';
 import { localDataParallel } from '../../core/pipeline/localDataParallel.js';
 import { datasetLength } from '../../core/train/dataset.js';
-import { buildRunReport, renderReportHtml, type RunReport } from '../../export/report/index.js';
+import { buildRunReport, dataParallelReport, renderReportHtml, type RunReport } from '../../export/report/index.js';
 import type { RunConfig } from '../../services/runConfig.js';
 import { deploy } from './deploy.js';
 import { type PreparedPipeline, preparePipeline } from './preparePipeline.js';
@@ -93,6 +93,7 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
     },
   };
   const { config, prepared, head, transformBatch } = await preparePipeline(i.data, i.model, i.config);
+  const dataParallel = config.shards > 1 ? (i.dataParallel ?? localShards)({ config, prepared, head, transformBatch }) : undefined;
   try {
     const quant = await compareQuantization(head.model, prepared.train, prepared.test, {
       task: i.data.task,
@@ -112,7 +113,7 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
       callbacks: i.progress.callbacks,
       ...(i.signal ? { signal: i.signal } : {}),
       ...(i.checkpoints ? { checkpoint: checkpointOptions(i.checkpoints, i, config) } : {}),
-      ...(config.shards > 1 ? { dataParallel: (i.dataParallel ?? localShards)({ config, prepared, head, transformBatch }) } : {}),
+      ...(dataParallel ? { dataParallel } : {}),
     });
     try {
       i.progress.phase('EXPORTING');
@@ -159,7 +160,11 @@ export async function runPipeline(i: PipelineInputs): Promise<RunReport> {
         seconds: Math.round((performance.now() - started) / 100) / 10,
         artifacts: written,
         versions: i.versions,
-        train: { float: phaseReport(quant.float.training, quant.float.samplesPerS), qat: phaseReport(quant.qat.training, quant.qat.samplesPerS) },
+        train: {
+          float: phaseReport(quant.float.training, quant.float.samplesPerS),
+          qat: phaseReport(quant.qat.training, quant.qat.samplesPerS),
+          ...(dataParallel ? { data_parallel: dataParallelReport(dataParallel.shards, dataParallel.syncEvery, dataParallel.costs?.()) } : {}),
+        },
       });
       await i.sink.write('report.json', 'report', `${JSON.stringify(report, null, 2)}\n`);
       await i.sink.write('report.html', 'report-html', renderReportHtml(report));

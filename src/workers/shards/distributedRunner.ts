@@ -1,7 +1,7 @@
 // The coordinator's side of data-parallel rounds over BullMQ: write the round's global state to the
 // artifact store, add the round's flow, wait for its merge, read the merged state back, and drop the
 // round's files (the job's checkpoint then holds the state).
-import type { CompareDataParallel } from '../../core/pipeline/compare.js';
+import type { CompareDataParallel, DataParallelCosts } from '../../core/pipeline/compare.js';
 import { ComparisonAbortedError } from '../../core/pipeline/compare.js';
 import type { RoundRunner } from '../../core/train/dataParallel.js';
 import type { MergeOptions } from '../../core/train/shardMerge.js';
@@ -38,9 +38,19 @@ export interface RoundStats {
 }
 
 export function distributedDataParallel(o: DistributedRoundsOptions): CompareDataParallel {
+  const costs: DataParallelCosts = { rounds: 0, roundMs: 0, trainMs: 0, waitMs: 0, mergeMs: 0, stateBytes: 0 };
+  const count = (s: RoundStats) => {
+    costs.rounds++;
+    costs.roundMs += s.totalMs;
+    costs.trainMs += s.maxTrainMs;
+    costs.waitMs += s.maxTrainMs - s.meanTrainMs;
+    costs.mergeMs += s.mergeMs;
+    costs.stateBytes = s.stateBytes;
+  };
   return {
     shards: o.shards,
     syncEvery: o.syncEvery,
+    costs: () => ({ ...costs }),
     runnerFor: (phase): RoundRunner => async (request) => {
       const folder = roundFolder(o.jobId, o.attempt, phase.phase, request.round);
       const keys = stateKeys(folder);
@@ -73,7 +83,7 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
         // The merged state is in hand (or the round is given up): its files go either way.
         await o.store.deletePrefix(`${folder}/`).catch(() => undefined);
       }
-      o.onRound?.({
+      const stats: RoundStats = {
         phase: phase.phase,
         round: request.round,
         steps: request.steps,
@@ -82,7 +92,9 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
         meanTrainMs: summary.shards.reduce((a, s) => a + s.trainMs, 0) / summary.shards.length,
         mergeMs: summary.mergeMs,
         stateBytes: summary.stateBytes,
-      });
+      };
+      count(stats);
+      o.onRound?.(stats);
       return { merged, shards: summary.shards };
     },
   };
