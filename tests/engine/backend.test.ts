@@ -35,6 +35,9 @@ const PROJECT_KERNELS = [
   'QatFakeQuantRangeGrad',
   // Weight ranges (max|w|) on WASM as SIMD, over core's JavaScript kernel (tests/engine/abs-max.test.ts).
   'QatAbsMax',
+  // Training batch norm, forward and gradient, fused on WASM (tests/engine/bn-training.test.ts).
+  'QatBatchNormTrain',
+  'QatBatchNormTrainGrad',
 ];
 
 function processHandlers(): number {

@@ -5,6 +5,7 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { optimizerUpdateConfigs } from './optimizer-updates.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './wasm/batch-matmul.js';
 import { fusedBatchNormConfig } from './wasm/batch-norm.js';
+import { bnTrainingConfigs } from './wasm/bn-training.js';
 import { channelBinaryConfigs } from './wasm/channel-binary.js';
 import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input.js';
@@ -35,6 +36,8 @@ export const projectKernels: readonly KernelConfig[] = [
   identityConfig,
   castConfig,
   fusedBatchNormConfig,
+  // QatBatchNormTrain(Grad): training batch norm of src/core/qat/layers/batchNormTraining.ts, fused.
+  ...bnTrainingConfigs,
   ...channelBinaryConfigs,
   ...optimizerUpdateConfigs,
   // QatFakeQuant* on WASM: replaces the JavaScript loops src/core/quant/fakeQuantKernels.ts registers

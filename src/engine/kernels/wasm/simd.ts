@@ -440,6 +440,95 @@ function absMaxBody(): number[] {
   return [...u32(all.length), ...all];
 }
 
+// Training-mode batch norm (bn-training.ts): per-pixel loops over the channel groups of four, the
+// per-channel sums in float64 (f32x4 promoted to two f64x2) down the rows, as reduce-leading.ts sums.
+
+/** for (i = 0; i < pixels; i++) { for (g = 0; g < pixelBytes; g += 16) body; each of `advance` += pixelBytes }. */
+function perPixelGroups(pixels: number, pixelBytes: number, i: number, g: number, advance: number[], body: number[]): number[] {
+  return [
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(i), ...op.get(pixels), ...op.i32GeS, 0x0d, 0x01,
+    ...op.i32Const(0), ...op.set(g),
+    0x02, 0x40, 0x03, 0x40,
+    ...op.get(g), ...op.get(pixelBytes), ...op.i32GeS, 0x0d, 0x01,
+    ...body,
+    ...op.get(g), ...op.i32Const(16), ...op.i32Add, ...op.set(g),
+    0x0c, 0x00, 0x0b, 0x0b,
+    ...advance.flatMap((p) => [...op.get(p), ...op.get(pixelBytes), ...op.i32Add, ...op.set(p)]),
+    ...op.get(i), ...op.i32Const(1), ...op.i32Add, ...op.set(i),
+    0x0c, 0x00, 0x0b, 0x0b,
+  ];
+}
+
+/** Address of channel group g (local `g`) in the tensor or table at local `p`. */
+const groupAt = (p: number, g: number) => [...op.get(p), ...op.get(g), ...op.i32Add];
+
+/** The float64 accumulators of group g (32 bytes a group of four channels) += the f32x4 in local `v`. */
+function accumulate64(acc: number, g: number, v: number): number[] {
+  const addr = [...op.get(acc), ...op.get(g), ...op.i32Add, ...op.get(g), ...op.i32Add];
+  return [
+    ...addr, ...addr, ...op.loadAt(0), ...op.get(v), ...fqOp.promote, ...fqOp.add64, ...op.storeAt(0),
+    ...addr, ...addr, ...op.loadAt(16), ...op.get(v), ...op.get(v), ...fqOp.shuffle(HIGH_HALF), ...fqOp.promote, ...fqOp.add64, ...op.storeAt(16),
+  ];
+}
+
+const withLocals = (locals: number[][], code: number[]) => {
+  const all = [...vec(locals), ...code, 0x0b];
+  return [...u32(all.length), ...all];
+};
+
+// Parameters: 0 x, 1 acc, 2 pixels, 3 pixelBytes. Locals: 4 i, 5 g (i32); 6 v (v128). acc[c] += x[p, c].
+function channelSumBody(): number[] {
+  const body = [...groupAt(0, 5), ...op.load, ...op.set(6), ...accumulate64(1, 5, 6)];
+  return withLocals([[2, I32], [1, V128]], perPixelGroups(2, 3, 4, 5, [0], body));
+}
+
+// Parameters: 0 x, 1 mean, 2 acc, 3 pixels, 4 pixelBytes. Locals: 5 i, 6 g (i32); 7 v (v128).
+// acc[c] += (x[p, c] - mean[c])² with the difference and the square in float32.
+function channelDevSquareSumBody(): number[] {
+  const body = [
+    ...groupAt(0, 6), ...op.load, ...groupAt(1, 6), ...op.load, ...op.sub, ...op.tee(7), ...op.get(7), ...op.mul, ...op.set(7),
+    ...accumulate64(2, 6, 7),
+  ];
+  return withLocals([[2, I32], [1, V128]], perPixelGroups(3, 4, 5, 6, [0], body));
+}
+
+// Parameters: 0 z, 1 xhat, 2 y, 3 mean, 4 std, 5 gamma, 6 beta, 7 pixels, 8 pixelBytes. Locals: 9 i,
+// 10 g (i32); 11 v (v128). xhat = (z - mean) / std, y = xhat·gamma + beta, in float32.
+function bnNormalizeBody(): number[] {
+  const body = [
+    ...groupAt(0, 10), ...op.load, ...groupAt(3, 10), ...op.load, ...op.sub, ...groupAt(4, 10), ...op.load, ...op.div, ...op.set(11),
+    ...groupAt(1, 10), ...op.get(11), ...op.store,
+    ...groupAt(2, 10), ...op.get(11), ...groupAt(5, 10), ...op.load, ...op.mul, ...groupAt(6, 10), ...op.load, ...op.add, ...op.store,
+  ];
+  return withLocals([[2, I32], [1, V128]], perPixelGroups(7, 8, 9, 10, [0, 1, 2], body));
+}
+
+// Parameters: 0 dy, 1 xhat, 2 accDy, 3 accDyX, 4 pixels, 5 pixelBytes. Locals: 6 i, 7 g (i32); 8 d,
+// 9 t (v128). accDy[c] += dy, accDyX[c] += dy·xhat (the product in float32).
+function bnGradSumsBody(): number[] {
+  const body = [
+    ...groupAt(0, 7), ...op.load, ...op.tee(8), ...groupAt(1, 7), ...op.load, ...op.mul, ...op.set(9),
+    ...accumulate64(2, 7, 8),
+    ...accumulate64(3, 7, 9),
+  ];
+  return withLocals([[2, I32], [2, V128]], perPixelGroups(4, 5, 6, 7, [0, 1], body));
+}
+
+// Parameters: 0 dy, 1 xhat, 2 dz, 3 coef (a, b, k: three runs of pixelBytes), 4 pixels, 5 pixelBytes.
+// Locals: 6 i, 7 g, 8 cg (i32). dz = ((dy - a) - xhat·b)·k per channel, in float32.
+function bnGradOutBody(): number[] {
+  const coefAt = (run: number) => [...op.get(3), ...op.get(7), ...op.i32Add, ...Array.from({ length: run }, () => [...op.get(5), ...op.i32Add]).flat(), ...op.load];
+  const body = [
+    ...groupAt(2, 7),
+    ...groupAt(0, 7), ...op.load, ...coefAt(0), ...op.sub,
+    ...groupAt(1, 7), ...op.load, ...coefAt(1), ...op.mul, ...op.sub,
+    ...coefAt(2), ...op.mul,
+    ...op.store,
+  ];
+  return withLocals([[3, I32]], perPixelGroups(4, 5, 6, 7, [0, 1, 2], body));
+}
+
 function moduleBytes(): Uint8Array {
   const adamType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32].map((t) => [t])), 0x00];
   const poolType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
@@ -448,11 +537,13 @@ function moduleBytes(): Uint8Array {
   const addType = affineType; // five i32 parameters too
   const fqForwardType = [0x60, ...vec([I32, I32, I32, I32, I32].map((t) => [t])), ...vec([[I32]])];
   const absMaxType = [0x60, ...vec([I32, I32, I32, I32].map((t) => [t])), 0x00];
+  const bnNormalizeType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32, I32].map((t) => [t])), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([adamType, poolType, dotType, affineType, addType, fqForwardType, absMaxType])),
+    ...section(1, vec([adamType, poolType, dotType, affineType, addType, fqForwardType, absMaxType, bnNormalizeType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])), // memory, min 1 page, no max
-    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03]), [0x05], [0x02], [0x03], [0x06]])),
+    // Types: channelSum 4 i32 (6), channelDevSquareSum 5 i32 (3), bnNormalize 9 i32 (7), bnGradSums and bnGradOut 6 i32 (2).
+    ...section(3, vec([[0x00], [0x01], [0x02], [0x03], [0x04], ...CHANNEL_OPS.map(() => [0x03]), [0x05], [0x02], [0x03], [0x06], [0x06], [0x03], [0x07], [0x02], [0x02]])),
     ...section(
       7,
       vec([
@@ -466,9 +557,14 @@ function moduleBytes(): Uint8Array {
         [...name('fqGrad'), 0x00, 6 + CHANNEL_OPS.length],
         [...name('fqRangeGrad'), 0x00, 7 + CHANNEL_OPS.length],
         [...name('absMax'), 0x00, 8 + CHANNEL_OPS.length],
+        [...name('channelSum'), 0x00, 9 + CHANNEL_OPS.length],
+        [...name('channelDevSquareSum'), 0x00, 10 + CHANNEL_OPS.length],
+        [...name('bnNormalize'), 0x00, 11 + CHANNEL_OPS.length],
+        [...name('bnGradSums'), 0x00, 12 + CHANNEL_OPS.length],
+        [...name('bnGradOut'), 0x00, 13 + CHANNEL_OPS.length],
       ]),
     ),
-    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first)), fqForwardBody(), fqGradBody(), fqRangeGradBody(), absMaxBody()])),
+    ...section(10, vec([adamBody(), maxPoolBody(), dotRows16Body(), affineBody(), addStridedBody(), ...CHANNEL_OPS.map(([, code, first]) => channelOpBody(code, first)), fqForwardBody(), fqGradBody(), fqRangeGradBody(), absMaxBody(), channelSumBody(), channelDevSquareSumBody(), bnNormalizeBody(), bnGradSumsBody(), bnGradOutBody()])),
   ]);
 }
 
@@ -495,7 +591,20 @@ export type SimdFqRangeGrad = (x: number, dy: number, bytes: number, table: numb
 /** acc (16-byte aligned, accEnd - acc a multiple of 16) lane-wise max'ed with |x| over `bytes` bytes. */
 export type SimdAbsMax = (x: number, bytes: number, acc: number, accEnd: number) => void;
 
+/** acc (float64 per channel) += x per channel, over `pixels` pixels of pixelBytes (a multiple of 16). */
+export type SimdChannelSum = (x: number, acc: number, pixels: number, pixelBytes: number) => void;
+/** acc (float64 per channel) += f32((x - mean)²) per channel. */
+export type SimdChannelDevSquareSum = (x: number, mean: number, acc: number, pixels: number, pixelBytes: number) => void;
+export type SimdBnNormalize = (z: number, xhat: number, y: number, mean: number, std: number, gamma: number, beta: number, pixels: number, pixelBytes: number) => void;
+export type SimdBnGradSums = (dy: number, xhat: number, accDy: number, accDyX: number, pixels: number, pixelBytes: number) => void;
+export type SimdBnGradOut = (dy: number, xhat: number, dz: number, coef: number, pixels: number, pixelBytes: number) => void;
+
 export interface SimdKernels {
+  channelSum: SimdChannelSum;
+  channelDevSquareSum: SimdChannelDevSquareSum;
+  bnNormalize: SimdBnNormalize;
+  bnGradSums: SimdBnGradSums;
+  bnGradOut: SimdBnGradOut;
   absMax: SimdAbsMax;
   fqForward: SimdFqForward;
   fqGrad: SimdFqGrad;
@@ -526,6 +635,11 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels | null {
       fqGrad: instance.exports.fqGrad as SimdFqGrad,
       fqRangeGrad: instance.exports.fqRangeGrad as SimdFqRangeGrad,
       absMax: instance.exports.absMax as SimdAbsMax,
+      channelSum: instance.exports.channelSum as SimdChannelSum,
+      channelDevSquareSum: instance.exports.channelDevSquareSum as SimdChannelDevSquareSum,
+      bnNormalize: instance.exports.bnNormalize as SimdBnNormalize,
+      bnGradSums: instance.exports.bnGradSums as SimdBnGradSums,
+      bnGradOut: instance.exports.bnGradOut as SimdBnGradOut,
       channelOps: Object.fromEntries(CHANNEL_OPS.map(([n]) => [n, instance.exports[n] as SimdChannelOp])) as Record<ChannelOp, SimdChannelOp>,
     };
   } catch {
