@@ -217,6 +217,25 @@ describe('dashboard (/ui) in Chromium', () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
   }, 120_000);
 
+  it('a data-parallel job: its page names the shards and where its rounds\' time went, with curves per shard', async () => {
+    const first = (await api(keyA, 'GET', `/v1/jobs/${firstJobId}`)).body;
+    const job = await api(keyA, 'POST', '/v1/jobs', { model_id: first.model_id, dataset_id: first.dataset_id, config: { epochs: 2, qat_epochs: 1, batch_size: 16, shards: 2, sync_every: 4 } });
+    expect(job.status).toBe(202);
+    const id = job.body.id as string;
+    await expect.poll(async () => (await api(keyA, 'GET', `/v1/jobs/${id}`)).body.status, { timeout: 90_000, interval: 500 }).toBe('SUCCEEDED');
+    await page.goto(`${stack.baseUrl}/ui/#/jobs/${id}`);
+    await page.waitForSelector('#comparison');
+    expect(await page.textContent('#job-summary')).toMatch(/Data-parallel2 shards, merged every 4 steps · \d+ rounds: training \d+%, sync \d+% \([\d.]+ KB per state\)/);
+    // The loss chart has the merged curve and one per shard.
+    const labels = () =>
+      page.evaluate(() =>
+        (globalThis as unknown as { Chart: { getChart(id: string): { data: { datasets: { label: string }[] } } } }).Chart.getChart('loss-chart').data.datasets.map((d) => d.label),
+      );
+    await expect.poll(labels, { timeout: 15_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/shard 0/i), expect.stringMatching(/shard 1/i)]));
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'job-page-data-parallel.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+  }, 120_000);
+
   it('follows a running job live in the list and on its page, and cancels it with the button', async () => {
     const job = await api(keyA, 'POST', '/v1/jobs', { model_id: (await api(keyA, 'GET', `/v1/jobs/${firstJobId}`)).body.model_id, dataset_id: (await api(keyA, 'GET', `/v1/jobs/${firstJobId}`)).body.dataset_id, config: { epochs: 1000, batch_size: 4 } });
     expect(job.status).toBe(202);

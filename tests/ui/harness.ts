@@ -38,7 +38,7 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** The API on 127.0.0.1:<free port> plus a training worker consuming its queue. */
+/** The API on 127.0.0.1:<free port> plus a worker consuming its training and shard queues. */
 export async function startStack(name: string, env: Record<string, string> = {}): Promise<Stack> {
   const prefix = `qat-test-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   await useBackend('wasm');
@@ -47,7 +47,17 @@ export async function startStack(name: string, env: Record<string, string> = {})
   const db: Db = createDb(TEST_DATABASE_URL, { poolSize: 4 });
   const training = workerTraining(t.config, db, 'wasm', pino({ level: 'silent' }));
   const worker: RunningWorker = await startWorkerProcess(
-    { redisUrl: TEST_REDIS_URL, queuePrefix: prefix, concurrency: 1, training: { backend: 'wasm', reason: 'test' }, pingDatabase: async () => undefined, closeDatabase: async () => undefined, trainer: training.trainer },
+    {
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: prefix,
+      concurrency: 1,
+      training: { backend: 'wasm', reason: 'test' },
+      pingDatabase: async () => undefined,
+      closeDatabase: async () => undefined,
+      trainer: training.trainer,
+      // Data-parallel jobs' rounds too, as every `qat worker` consumes them.
+      shards: training.shards,
+    },
     pino({ level: 'silent' }),
   );
   return {

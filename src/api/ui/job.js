@@ -7,7 +7,7 @@
 import { api, ApiError, download, errorText, followEvents } from './api.js';
 import { chartBox, COLORS, layerChart, lineChart } from './charts.js';
 import { bytes, duration, h, isNum, isTerminal, overallProgress, PHASE_LABELS, PHASES, progressText, replace, shortId, statusBadge, time, toast } from './dom.js';
-import { agreementList, comparisonTable, layersTable } from './report.js';
+import { agreementList, comparisonTable, dataParallelText, layersTable } from './report.js';
 import { lookup } from './store.js';
 
 const METRICS = {
@@ -143,6 +143,8 @@ export async function jobView(main, id, routeSignal) {
       ['Duration', job.started_at ? duration(job.started_at, job.finished_at) : '–'],
     ];
     if (job.report?.backend) rows.push(['Backend', job.report.backend]);
+    const dp = job.report?.train?.data_parallel ?? (job.config?.shards > 1 ? { shards: job.config.shards, sync_every: job.config.sync_every } : null);
+    if (dp) rows.push(['Data-parallel', dataParallelText(dp)]);
     replace(summary, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
     if (job.error) {
       replace(errorBox, h('p', { class: 'alert error' }, h('strong', {}, `${job.status === 'FAILED' ? 'Failed' : 'Error'}: `), h('code', { id: 'job-error-code' }, job.error.code), ' — ', job.error.message));

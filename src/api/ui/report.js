@@ -123,3 +123,12 @@ export function layersTable(layers) {
     ),
   );
 }
+
+/** A data-parallel job in one line: its layout and, once it finished, where its rounds' time went. */
+export function dataParallelText(dp) {
+  const layout = `${dp.shards} shards, merged every ${dp.sync_every} steps`;
+  const c = dp.costs;
+  if (!c || !(c.round_seconds > 0)) return dp.transport === 'in-process' ? `${layout}, trained in turn` : layout;
+  const share = (s) => `${Math.round((s / c.round_seconds) * 100)}%`;
+  return `${layout} · ${int(c.rounds)} rounds: training ${share(c.train_seconds)}, sync ${share(c.sync_seconds)} (${bytes(c.state_bytes)} per state)`;
+}
