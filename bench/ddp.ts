@@ -3,9 +3,9 @@
 // sync_every values. Prints samples/s, speed-up, scaling efficiency, time per round spent outside
 // training (synchronisation), and a projection of the efficiency at 8 and 32 workers from the measured
 // per-round costs.
-//   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 128] [--batch 128] [--sync-every 16] [--workers 1,2] [--repeat 3]
+//   npm run bench:ddp -- [--model mlp,cnn] [--train 8000] [--steps 192] [--batch 128] [--sync-every 32] [--workers 1,2] [--repeat 3]
 // (--sync-every defaults to the service's own default, so the plain command measures what jobs run.)
-//   npm run bench:ddp -- --convergence [--model cnn] [--sync-every 4,8,16]
+//   npm run bench:ddp -- --convergence [--model cnn] [--sync-every 16,32,64]
 // --repeat R (default 3) runs the worker configurations R times, interleaved, and reports each row's median run (this
 // machine's timings move by ±20% from one minute to the next; interleaving keeps both sides under the same).
 // --convergence instead trains the whole comparison (3 float + 2 QAT epochs, MNIST 8,000 / 2,000) in
@@ -36,7 +36,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'mlp,cnn' },
     train: { type: 'string', default: '8000' },
-    steps: { type: 'string', default: '128' },
+    steps: { type: 'string', default: '192' },
     batch: { type: 'string', default: '128' },
     'sync-every': { type: 'string', default: String(resolveRunConfig({}).sync_every) },
     workers: { type: 'string', default: '1,2' },

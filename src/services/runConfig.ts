@@ -38,7 +38,7 @@ export const RunConfigSchema = Type.Object(
     seed: Int(0, 2 ** 31 - 1, 0, 'Seed of initialisation, shuffles, splits and augmentation.'),
     // Data-parallel training.
     shards: Int(1, 64, 1, 'Data-parallel shards: the training set is cut into this many equal, disjoint shards trained at once by as many worker slots, merged every sync_every steps; each shard trains with batch ⌈batch_size / shards⌉. `qat run` trains the shards in turn in its own process.'),
-    sync_every: Int(1, 100_000, 16, 'Data-parallel: steps each shard trains between merges (one round). The default was chosen by measurement (README, Data-parallel jobs).'),
+    sync_every: Int(1, 100_000, 32, 'Data-parallel: steps each shard trains between merges (one round). The default was chosen by measurement (README, Data-parallel jobs).'),
     // Quantization.
     weight_bits: Int(2, 8, 8, 'Weight bits (symmetric, narrow range).'),
     activation_bits: Type.Enum([8], { default: 8, description: 'Activation bits. Only 8 can be converted and exported today (16-bit activations are simulated by the core but have no int8 deployment path).' }),
