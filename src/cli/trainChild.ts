@@ -90,17 +90,19 @@ async function run(start: StartMessage): Promise<void> {
   try {
     const backend = await selectBackend(start.backend as BackendPreference);
     logger.debug({ backend: backend.backend }, 'training process ready');
+    const store = new LocalDiskStore(config.dataDir);
     const runs = new JobRunService({
       jobs: jobRepository(db),
       datasets: datasetRepository(db),
       models: modelRepository(db),
       // Webhook events go through the worker, which holds the Redis connection.
       notifier: { emit: (tenantId, event, payload) => send({ type: 'notify', tenantId, event, payload }) },
+      store,
     });
     result = await runAttempt(
       {
         runs,
-        store: new LocalDiskStore(config.dataDir),
+        store,
         ref: start.ref,
         backend: backend.backend,
         versions: start.versions,

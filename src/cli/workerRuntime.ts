@@ -63,8 +63,8 @@ export function workerTraining(
     },
   };
   const jobs = jobRepository(db);
-  const runs = new JobRunService({ queue, jobs, datasets: datasetRepository(db), models: modelRepository(db), notifier });
   const store = new LocalDiskStore(config.dataDir);
+  const runs = new JobRunService({ queue, jobs, datasets: datasetRepository(db), models: modelRepository(db), notifier, store });
   const versions = { 'qat-service': VERSION, node: process.version, 'tfjs-core': tfVersion, 'onnxruntime-node': ORT_VERSION };
   const child = trainChildEntry();
   const retry = { maxAttempts: config.jobMaxAttempts, backoffMs: config.jobRetryBackoffMs };

@@ -14,6 +14,7 @@ type Json = Parameters<JobRepository['saveReport']>[1];
 import type { ModelRepository, StoredModel } from '../db/modelRepository.js';
 import { AppError, DependencyUnavailableError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { TrainQueue } from '../queue/trainQueue.js';
+import type { BlobStore } from '../storage/blobStore.js';
 
 type Phase = NonNullable<StoredJob['phase']>;
 
@@ -60,6 +61,9 @@ export const MAX_RETRY_BACKOFF_MS = 600_000;
 /** Where a job's training checkpoint lives in the blob store: one per job, replaced at each save. */
 export const checkpointKey = (jobId: string): string => `jobs/${jobId}/checkpoint.bin`;
 
+/** Every data-parallel round folder of a job (all attempts): removed once the job has ended. */
+export const roundsPrefix = (jobId: string): string => `jobs/${jobId}/rounds/`;
+
 /** The delay before the retry that follows the `failures`-th failed attempt (1-based): base, 2×base, 4×base … capped. */
 export function retryDelayMs(failures: number, policy: Pick<RetryPolicy, 'backoffMs' | 'maxBackoffMs'>): number {
   const cap = Math.max(policy.backoffMs, policy.maxBackoffMs ?? MAX_RETRY_BACKOFF_MS);
@@ -76,7 +80,15 @@ const HELD = ['PREPARING', 'RUNNING'] as const;
 
 export class JobRunService {
   constructor(
-    private readonly deps: { jobs: JobRepository; datasets: DatasetRepository; models: ModelRepository; notifier?: RunNotifier; queue?: TrainQueue },
+    private readonly deps: {
+      jobs: JobRepository;
+      datasets: DatasetRepository;
+      models: ModelRepository;
+      notifier?: RunNotifier;
+      queue?: TrainQueue;
+      /** Where a job's round files are removed when it ends failed or cancelled. */
+      store?: BlobStore;
+    },
   ) {}
 
   /**
@@ -108,7 +120,7 @@ export class JobRunService {
         const moved = await this.deps.jobs.transition(job.id, { to: 'CANCELLED', from: ['CANCELLING'], attempt: job.attempt, message: silent });
         if (moved) {
           out.cancelled.push(job.id);
-          await this.notify(moved.job, 'job.cancelled');
+          await this.ended(moved.job, 'job.cancelled');
         }
         continue;
       }
@@ -118,6 +130,16 @@ export class JobRunService {
       else if (r.outcome === 'cancelled') out.cancelled.push(job.id);
     }
     return out;
+  }
+
+  /**
+   * A job ended failed or cancelled: a data-parallel round its training process left in flight (killed,
+   * or given up on) has nobody left to remove its files. (A job that succeeds has them removed by its
+   * last attempt, src/workers/training/attempt.ts.)
+   */
+  private async ended(job: StoredJob, event: 'job.failed' | 'job.cancelled'): Promise<void> {
+    await this.deps.store?.deletePrefix(roundsPrefix(job.id)).catch(() => undefined);
+    await this.notify(job, event);
   }
 
   private async notify(job: StoredJob, event: string): Promise<void> {
@@ -215,7 +237,7 @@ export class JobRunService {
       failures: 'count',
       ...(attempt !== undefined ? { attempt } : {}),
     });
-    if (moved) await this.notify(moved.job, 'job.failed');
+    if (moved) await this.ended(moved.job, 'job.failed');
   }
 
   /**
@@ -260,7 +282,7 @@ export class JobRunService {
       message,
     });
     if (!moved) return this.afterRefusedMove(job.id, job.attempt);
-    await this.notify(moved.job, 'job.failed');
+    await this.ended(moved.job, 'job.failed');
     return { outcome: 'failed', code: failure.code, message };
   }
 
@@ -292,7 +314,7 @@ export class JobRunService {
   /** CANCELLING → CANCELLED; false when the job was not being cancelled (or another attempt holds it). */
   async cancelled(jobId: string, attempt?: number): Promise<boolean> {
     const moved = await this.deps.jobs.transition(jobId, { to: 'CANCELLED', from: ['CANCELLING'], message: 'stopped by its worker', ...(attempt !== undefined ? { attempt } : {}) });
-    if (moved) await this.notify(moved.job, 'job.cancelled');
+    if (moved) await this.ended(moved.job, 'job.cancelled');
     return moved !== null;
   }
 }

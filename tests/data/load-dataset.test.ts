@@ -144,6 +144,9 @@ describe('loadDataset', () => {
     const d = await loadDataset(opts(at('iris-train.jsonl'), { testData: at('iris-test.jsonl') }));
     expect(d.classNames).toEqual(names);
     expect(Array.from(d.test.y)).toEqual(iris.y.slice(100).filter((y) => y > 0));
+    // A CSV training file with its own reading options, and a JSON Lines test file: the options are the CSV's.
+    const csvNames = await loadDataset(opts(at('iris.csv'), { skipRows: 1, testData: at('iris-jsonl.zip') }));
+    expect([csvNames.testSource, csvNames.train.y.length, csvNames.test.y.length]).toEqual(['given', 150, 150]);
     await writeFile(at('iris-unknown.jsonl'), `${JSON.stringify({ x: iris.x[0], y: 'iris-x' })}\n`);
     const e = await loadDataset(opts(at('iris-train.jsonl'), { testData: at('iris-unknown.jsonl') })).catch((err: unknown) => err);
     expect((e as Error).message).toMatch(/iris-unknown\.jsonl: line 1\.y.*label "iris-x" is not one of the 3 training classes/);

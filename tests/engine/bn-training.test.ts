@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as core from '../../src/core/qat/layers/batchNormTraining.js';
 import { selectBackend } from '../../src/engine/backend.js';
 import { BN_TRAIN, BN_TRAIN_GRAD } from '../../src/engine/kernels/wasm/bn-training.js';
+import { simdKernels } from '../../src/engine/kernels/wasm/simd.js';
 import { rng, values } from './helpers.js';
 
 const sameBits = (what: string, a: Float32Array, b: Float32Array) => {
@@ -17,6 +18,8 @@ const sameBits = (what: string, a: Float32Array, b: Float32Array) => {
 };
 
 type Form = typeof core.batchNormTraining;
+
+const dataIds = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
 
 /** y, the batch mean and variance, and dz, dgamma, dbeta for loss Σ y·w, by one form of the op. */
 function run(form: Form, z: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, w: tf.Tensor, epsilon: number): Float32Array[] {
@@ -58,6 +61,20 @@ describe('fused training batch norm (WASM)', () => {
     expect(tf.getKernel(BN_TRAIN, 'cpu')).toBeUndefined();
   });
 
+  it('the op runs them on WASM (so the comparisons below compare two forms), with its SIMD loops loaded', async () => {
+    const t = inputs([4, 3, 3, 8], 3);
+    const fused = await tf.profile(() => {
+      run(core.batchNormTraining, t.z, t.gamma, t.beta, t.w, 1e-3);
+    });
+    expect(fused.kernelNames).toEqual(expect.arrayContaining([BN_TRAIN, BN_TRAIN_GRAD]));
+    const chain = await tf.profile(() => {
+      run(core.compositeBatchNormTraining, t.z, t.gamma, t.beta, t.w, 1e-3);
+    });
+    expect(chain.kernelNames).not.toContain(BN_TRAIN);
+    expect(simdKernels(tf.backend())?.bnNormalize).toBeTypeOf('function');
+    tf.dispose(Object.values(t));
+  });
+
   for (const [label, shape, offset] of [
     ['conv map, 16 channels (SIMD)', [16, 26, 26, 16], 0],
     ['conv map, 32 channels (SIMD)', [8, 11, 11, 32], 0],
@@ -69,10 +86,11 @@ describe('fused training batch norm (WASM)', () => {
   ] as const) {
     it(`${label}: y, batch statistics and gradients equal the op-by-op form bit for bit`, () => {
       const t = inputs([...shape], shape.length * 31 + shape[shape.length - 1]!, offset);
-      const before = tf.memory().numTensors;
+      const before = [tf.memory().numTensors, dataIds()];
       const fused = run(core.batchNormTraining, t.z, t.gamma, t.beta, t.w, 1e-3);
       const reference = run(core.compositeBatchNormTraining, t.z, t.gamma, t.beta, t.w, 1e-3);
-      expect(tf.memory().numTensors).toBe(before);
+      // No tensor and no backend buffer (accumulators, coefficient tables) left behind.
+      expect([tf.memory().numTensors, dataIds()]).toEqual(before);
       for (const [k, what] of ['y', 'mean', 'variance', 'dz', 'dgamma', 'dbeta'].entries()) sameBits(`${label}: ${what}`, fused[k]!, reference[k]!);
       tf.dispose(Object.values(t));
     });

@@ -11,7 +11,7 @@ import { closeRedis, createRedis } from '../../src/queue/connection.js';
 import { QUEUE_NAMES } from '../../src/queue/names.js';
 import { createQueue } from '../../src/queue/queues.js';
 import { trainJobId, trainQueue, type TrainQueue } from '../../src/queue/trainQueue.js';
-import { checkpointKey, classifyFailure, formatDelay, JobRunService, retryDelayMs } from '../../src/services/jobRuns.js';
+import { checkpointKey, classifyFailure, formatDelay, JobRunService, retryDelayMs, roundsPrefix } from '../../src/services/jobRuns.js';
 import { JobService } from '../../src/services/jobs.js';
 import { LocalDiskStore } from '../../src/storage/localDiskStore.js';
 import { uniqueName } from '../support/app.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   queue = trainQueue({ connection: redis, prefix });
   store = new LocalDiskStore(tempDir());
   const notifier = { emit: async (_tenantId: string, event: string, payload: Record<string, unknown>) => void notified.push({ event, payload }) };
-  runs = new JobRunService({ jobs: jobRepository(db), datasets: datasetRepository(db), models: modelRepository(db), queue, notifier });
+  runs = new JobRunService({ jobs: jobRepository(db), datasets: datasetRepository(db), models: modelRepository(db), queue, notifier, store });
   jobs = new JobService({ jobs: jobRepository(db), queue, store, notifier });
 });
 afterAll(async () => {
@@ -185,6 +185,25 @@ describe('JobRunService', () => {
     await db.job.update({ where: { id }, data: { workerId: `${prefix}/host-1-abc` } });
     const own = await runs.reapStale({ timeoutMs: 30_000, workerIdPrefix: `${prefix}/`, ...policy });
     expect(own.requeued).toContain(id);
+  });
+
+  it('removes the data-parallel round files an ended job left in flight (failed for good, or cancelled), not those of one retrying', async () => {
+    const roundFile = (id: string) => `${roundsPrefix(id)}a1-float-r7/merged.bin`;
+    const retrying = await runningJob();
+    await store.put(roundFile(retrying.id), new Uint8Array([1]));
+    expect(await runs.attemptFailed(retrying.id, 1, { code: 'WORKER_CRASHED', message: 'x', retryable: true }, policy)).toMatchObject({ outcome: 'retrying' });
+    expect(await store.size(roundFile(retrying.id))).toBe(1); // the next attempt may already be writing its own
+
+    const failed = await runningJob();
+    await store.put(roundFile(failed.id), new Uint8Array([1]));
+    await runs.fail(failed.id, { code: 'INVALID_DATASET', message: 'x' }, 1);
+    expect(await store.list(roundsPrefix(failed.id))).toEqual([]);
+
+    const cancelled = await runningJob();
+    await store.put(roundFile(cancelled.id), new Uint8Array([1]));
+    await jobs.cancel(cancelled.tenantId, cancelled.id);
+    expect(await runs.cancelled(cancelled.id, 1)).toBe(true);
+    expect(await store.list(roundsPrefix(cancelled.id))).toEqual([]);
   });
 
   it('a user retry starts afresh: the checkpoint is removed and the budget is whole again', async () => {

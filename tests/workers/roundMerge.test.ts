@@ -8,6 +8,7 @@ import { selectBackend } from '../../src/engine/backend.js';
 import { LocalDiskStore } from '../../src/storage/localDiskStore.js';
 import type { RoundPayload, ShardSummary } from '../../src/workers/shards/payloads.js';
 import { readState, roundFolder, stateKeys, writeState } from '../../src/workers/shards/roundState.js';
+import { busyTime } from '../../src/workers/shards/distributedRunner.js';
 import { mergeRoundFiles } from '../../src/workers/shards/shardWorkers.js';
 import { tempDir } from '../support/env.js';
 import { digitsMlp, digitsTrain } from './fixtures/digitsShardContext.js';
@@ -15,7 +16,7 @@ import { digitsMlp, digitsTrain } from './fixtures/digitsShardContext.js';
 describe('round merge', () => {
   const store = new LocalDiskStore(tempDir());
   let round = 0;
-  const summaries: ShardSummary[] = [0, 1].map((shard) => ({ shard, samples: 64, lossSum: 1, metricSum: 0.5, trainMs: 1 }));
+  const summaries: ShardSummary[] = [0, 1].map((shard) => ({ shard, samples: 64, lossSum: 1, metricSum: 0.5, trainMs: 1, trainStartedAt: 1_000 + shard }));
 
   /** A fresh round folder holding two real shard states (one trained model's state, twice). */
   async function roundWithShardFiles(): Promise<RoundPayload> {
@@ -43,7 +44,10 @@ describe('round merge', () => {
   it('writes the merged state of a live job', async () => {
     const p = await roundWithShardFiles();
     const summary = await mergeRoundFiles({ store, isLive: async () => true }, p, summaries);
-    expect(summary.shards.map((s) => s.shard)).toEqual([0, 1]);
+    expect(summary.shards.map((s) => [s.shard, s.trainMs, s.trainStartedAt])).toEqual([
+      [0, 1, 1_000],
+      [1, 1, 1_001],
+    ]);
     expect(summary.stateBytes).toBeGreaterThan(1000);
     const merged = await readState(store, stateKeys(p.folder).merged);
     const shard = await readState(store, stateKeys(p.folder).shard(0));
@@ -68,4 +72,17 @@ describe('round merge', () => {
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(await store.list(`${p.folder}/`)).toEqual([]);
   }, 30_000);
+});
+
+describe("a round's training time (busyTime)", () => {
+  const shard = (trainStartedAt: number, trainMs: number) => ({ trainStartedAt, trainMs });
+  it('is the slowest shard when they train at once, the sum when one worker trains them in turn, the union in between', () => {
+    expect(busyTime([shard(0, 100), shard(5, 90), shard(2, 97)])).toBe(100);
+    expect(busyTime([shard(0, 100), shard(110, 100)])).toBe(200);
+    expect(busyTime([shard(0, 100), shard(50, 100), shard(300, 10)])).toBe(160);
+    expect(busyTime([])).toBe(0);
+  });
+  it('counts a shard inside another one once', () => {
+    expect(busyTime([shard(0, 100), shard(10, 40)])).toBe(100);
+  });
 });

@@ -141,11 +141,14 @@ async function parseInput(input: Extract<Input, { kind: 'file' }>, o: DataOption
     });
     return { ...r, format };
   }
-  refuseCsvOptions(o, input.format);
+  // The CSV options describe the training file: refused for a training file of another format, not
+  // held against a test file of another format than a CSV training file.
+  if (train === undefined) refuseCsvOptions(o, input.format);
   if (input.format === 'jsonl') {
     // A test file's labels are coded by the training classes: sorted alone, a test set lacking a class
     // (or holding one the training data has not) would silently number its labels differently.
-    const vocabulary = train?.task === 'classification' && train.classNames ? { task: 'classification' as const, classNames: train.classNames } : task;
+    const vocabulary =
+      train?.task === 'classification' && train.classNames ? { task: 'classification' as const, classNames: train.classNames } : train ? { task: train.task } : task;
     return { ...(await parseJsonl(await input.source(), { name, ...vocabulary })), format, scale: 'none' };
   }
   // NPZ: the arrays first, to report whether x was scaled (uint8 / 255) or taken as it is.

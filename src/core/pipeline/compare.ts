@@ -88,7 +88,7 @@ export interface CompareDataParallel {
 export interface DataParallelCosts {
   rounds: number;
   roundMs: number;
-  /** The slowest shard's training, summed over rounds. */
+  /** Time at least one shard was training, summed over rounds. */
   trainMs: number;
   /** Slowest minus mean shard training, summed over rounds. */
   waitMs: number;

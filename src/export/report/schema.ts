@@ -66,7 +66,7 @@ const DataParallelTraining = Type.Object(
         {
           rounds: Type.Integer({ minimum: 0, description: 'Rounds this attempt ran (both phases; a resumed job counts from its checkpoint).' }),
           round_seconds: Type.Number({ minimum: 0, description: 'Wall time of those rounds.' }),
-          train_seconds: Type.Number({ minimum: 0, description: 'Of which the slowest shard of each round trained.' }),
+          train_seconds: Type.Number({ minimum: 0, description: 'Of which at least one shard was training (the slowest shard when shards train at once; more when fewer worker slots than shards train them in turn).' }),
           wait_seconds: Type.Number({ minimum: 0, description: 'Of the training time, what each round waited for its slowest shard beyond the mean shard.' }),
           sync_seconds: Type.Number({ minimum: 0, description: 'Round time outside training: moving the states, the flow, the merge.' }),
           merge_seconds: Type.Number({ minimum: 0 }),

@@ -33,8 +33,29 @@ export interface RoundStats {
   /** The round waits for its slowest shard: max − mean is the time lost to uneven shards. */
   maxTrainMs: number;
   meanTrainMs: number;
+  /** Time at least one shard was training: the slowest shard's when they train at once, their sum in turn. */
+  busyMs: number;
   mergeMs: number;
   stateBytes: number;
+}
+
+/**
+ * Length of the union of the shards' training intervals: the slowest shard's time when they train at
+ * once, the sum when one worker trains them in turn. The intervals are on the workers' clocks, so
+ * across machines their skew counts as training.
+ */
+export function busyTime(shards: readonly { trainMs: number; trainStartedAt: number }[]): number {
+  if (shards.length === 0) return 0;
+  const spans = shards.map((s) => [s.trainStartedAt, s.trainStartedAt + s.trainMs] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let [start, end] = spans[0]!;
+  for (const [s, e] of spans.slice(1)) {
+    if (s > end) {
+      total += end - start;
+      [start, end] = [s, e];
+    } else end = Math.max(end, e);
+  }
+  return total + (end - start);
 }
 
 export function distributedDataParallel(o: DistributedRoundsOptions): CompareDataParallel {
@@ -42,7 +63,7 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
   const count = (s: RoundStats) => {
     costs.rounds++;
     costs.roundMs += s.totalMs;
-    costs.trainMs += s.maxTrainMs;
+    costs.trainMs += s.busyMs;
     costs.waitMs += s.maxTrainMs - s.meanTrainMs;
     costs.mergeMs += s.mergeMs;
     costs.stateBytes = s.stateBytes;
@@ -90,6 +111,7 @@ export function distributedDataParallel(o: DistributedRoundsOptions): CompareDat
         totalMs: performance.now() - started,
         maxTrainMs: Math.max(...summary.shards.map((s) => s.trainMs)),
         meanTrainMs: summary.shards.reduce((a, s) => a + s.trainMs, 0) / summary.shards.length,
+        busyMs: busyTime(summary.shards),
         mergeMs: summary.mergeMs,
         stateBytes: summary.stateBytes,
       };

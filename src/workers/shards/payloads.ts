@@ -38,6 +38,8 @@ export interface ShardSummary {
   epochLog?: EpochLog;
   /** Wall-clock ms the shard spent training (excluding reading and writing states). */
   trainMs: number;
+  /** When that training started (ms since the epoch, the worker's clock). */
+  trainStartedAt: number;
 }
 
 /** The round parent's return value (the merged state is in `<folder>/merged.bin`). */

@@ -3,10 +3,9 @@
 // they all reach (DESIGN §5).
 import type { TrainState } from '../../core/train/state.js';
 import { decodeState, encodeState } from '../../core/train/stateCodec.js';
+import { roundsPrefix } from '../../services/jobRuns.js';
 import type { BlobStore } from '../../storage/blobStore.js';
 
-/** Every round folder of a job, of all its attempts. */
-export const roundsPrefix = (jobId: string): string => `jobs/${jobId}/rounds/`;
 
 export const roundFolder = (jobId: string, attempt: number, phase: string, round: number): string =>
   `${roundsPrefix(jobId)}a${attempt}-${phase === 'TRAINING_FLOAT' ? 'float' : 'qat'}-r${round}`;

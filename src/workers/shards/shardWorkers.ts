@@ -47,6 +47,7 @@ export function shardProcessor(o: ShardWorkerOptions, cache: ShardContextCache) 
       const keys = stateKeys(p.folder);
       const [{ context, data }, global] = await Promise.all([cache.shard(p.jobId, p.attempt, p.shards, p.shard), readState(o.store, keys.global)]);
       const model = context.model(p.phase);
+      const trainStartedAt = Date.now();
       const started = performance.now();
       const result = await trainShardRound({
         model,
@@ -60,7 +61,7 @@ export function shardProcessor(o: ShardWorkerOptions, cache: ShardContextCache) 
       const trainMs = performance.now() - started;
       await writeState(o.store, keys.shard(p.shard), result.state);
       const { state: _state, ...summary } = result;
-      return { ...summary, trainMs };
+      return { ...summary, trainMs, trainStartedAt };
     });
 }
 
@@ -82,8 +83,8 @@ export async function mergeRoundFiles(o: Pick<ShardWorkerOptions, 'store' | 'isL
   const outcome = mergeRound(results, p.merge);
   const stateBytes = await writeState(o.store, keys.merged, outcome.merged);
   if (!(await o.isLive(p.jobId, p.attempt))) throw await discard();
-  const trainMs = new Map(summaries.map((s) => [s.shard, s.trainMs]));
-  return { shards: outcome.shards.map((s) => ({ ...s, trainMs: trainMs.get(s.shard) ?? 0 })), mergeMs: performance.now() - started, stateBytes };
+  const timing = new Map(summaries.map((s) => [s.shard, { trainMs: s.trainMs, trainStartedAt: s.trainStartedAt }]));
+  return { shards: outcome.shards.map((s) => ({ ...s, ...(timing.get(s.shard) ?? { trainMs: 0, trainStartedAt: 0 }) })), mergeMs: performance.now() - started, stateBytes };
 }
 
 export function roundProcessor(o: Pick<ShardWorkerOptions, 'store' | 'isLive'>) {

@@ -6,14 +6,13 @@
 import type { Logger } from 'pino';
 import { CheckpointedStopError, ComparisonAbortedError, type Phase } from '../../core/pipeline/compare.js';
 import type { EpochLog } from '../../core/train/callbacks.js';
-import { checkpointKey, classifyFailure, type JobRunService } from '../../services/jobRuns.js';
+import { checkpointKey, classifyFailure, type JobRunService, roundsPrefix } from '../../services/jobRuns.js';
 import { resolveRunConfig } from '../../services/runConfig.js';
 import type { BlobStore } from '../../storage/blobStore.js';
 import { runPipeline } from '../pipeline/runPipeline.js';
 import type { ArtifactSink, CheckpointInfo, PipelineCheckpoints, PipelineProgress } from '../pipeline/types.js';
 import type { RoundFlows } from '../../queue/roundFlows.js';
 import { jobDataParallel, roundProgress } from '../shards/jobRounds.js';
-import { roundsPrefix } from '../shards/roundState.js';
 import { loadJobData, loadJobModel } from './jobInputs.js';
 import { type AttemptRef, type AttemptResult, describeCheckpoint, type TrainingProgress } from './protocol.js';
 

@@ -47,13 +47,15 @@ function moments(backend: BackendWasm, z: TensorInfo, mean: TensorInfo): Float64
   const simd = channels % 4 === 0 ? simdKernels(backend) : null;
   if (simd !== null) {
     const acc = accumulators(backend, channels);
-    simd.channelSum(view(backend, z).byteOffset, acc.at(), rows, channels * 4);
-    view(backend, mean).set(Float32Array.from(acc.sums(), (s) => s / rows));
-    acc.sums().fill(0);
-    simd.channelDevSquareSum(view(backend, z).byteOffset, view(backend, mean).byteOffset, acc.at(), rows, channels * 4);
-    const squares = Float64Array.from(acc.sums());
-    acc.release();
-    return squares;
+    try {
+      simd.channelSum(view(backend, z).byteOffset, acc.at(), rows, channels * 4);
+      view(backend, mean).set(Float32Array.from(acc.sums(), (s) => s / rows));
+      acc.sums().fill(0);
+      simd.channelDevSquareSum(view(backend, z).byteOffset, view(backend, mean).byteOffset, acc.at(), rows, channels * 4);
+      return Float64Array.from(acc.sums());
+    } finally {
+      acc.release();
+    }
   }
   const zv = view(backend, z);
   const m = view(backend, mean);
@@ -107,10 +109,13 @@ function gradientSums(backend: BackendWasm, dy: TensorInfo, xhat: TensorInfo): [
   const simd = channels % 4 === 0 ? simdKernels(backend) : null;
   if (simd !== null) {
     const acc = accumulators(backend, 2 * channels);
-    simd.bnGradSums(view(backend, dy).byteOffset, view(backend, xhat).byteOffset, acc.at(), acc.at() + channels * 8, rows, channels * 4);
-    const sums = Float64Array.from(acc.sums());
-    acc.release();
-    return [sums.subarray(0, channels), sums.subarray(channels)];
+    try {
+      simd.bnGradSums(view(backend, dy).byteOffset, view(backend, xhat).byteOffset, acc.at(), acc.at() + channels * 8, rows, channels * 4);
+      const sums = Float64Array.from(acc.sums());
+      return [sums.subarray(0, channels), sums.subarray(channels)];
+    } finally {
+      acc.release();
+    }
   }
   const d = view(backend, dy);
   const x = view(backend, xhat);
