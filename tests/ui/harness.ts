@@ -4,15 +4,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { type Browser, chromium } from 'playwright-core';
-import { workerTraining } from '../../src/cli/workerRuntime.js';
-import { createDb, type Db } from '../../src/db/client.js';
-import { type RunningWorker, startWorkerProcess } from '../../src/workers/workerProcess.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { useBackend } from '../support/backends.js';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
-import { dropQueueKeys } from '../support/queues.js';
+import { startTestWorker } from '../support/worker.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/ui/', import.meta.url));
@@ -44,31 +39,7 @@ export async function startStack(name: string, env: Record<string, string> = {})
   await useBackend('wasm');
   const t = await buildTestApp({ QUEUE_PREFIX: prefix, ...env });
   const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
-  const db: Db = createDb(TEST_DATABASE_URL, { poolSize: 4 });
-  const training = workerTraining(t.config, db, 'wasm', pino({ level: 'silent' }));
-  const worker: RunningWorker = await startWorkerProcess(
-    {
-      redisUrl: TEST_REDIS_URL,
-      queuePrefix: prefix,
-      concurrency: 1,
-      training: { backend: 'wasm', reason: 'test' },
-      pingDatabase: async () => undefined,
-      closeDatabase: async () => undefined,
-      trainer: training.trainer,
-      // Data-parallel jobs' rounds too, as every `qat worker` consumes them.
-      shards: training.shards,
-    },
-    pino({ level: 'silent' }),
-  );
-  return {
-    t,
-    baseUrl: address,
-    async close() {
-      await worker.stop();
-      await training.close();
-      await t.close();
-      await dropQueueKeys(prefix);
-      await db.$disconnect();
-    },
-  };
+  // Data-parallel jobs' rounds too, as every `qat worker` consumes them.
+  const worker = await startTestWorker(t, prefix, { shards: true });
+  return { t, baseUrl: address, close: () => worker.close() };
 }
